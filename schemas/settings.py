@@ -1,0 +1,118 @@
+"""One settings tree for every process of the backbone.
+
+Settings are read from the environment (prefix ``OMNI_``, nested with ``__``)
+exactly once, at the entry point, and the resulting object is passed down.
+Nothing else in the code base reads ``os.environ``: that keeps tests able to
+build an isolated settings object per test and keeps secrets in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalRuntimeSettings(BaseModel):
+    """Where and how ``deploy/local`` starts Kafka and the registry on this machine."""
+
+    home: Path = Field(default=PROJECT_ROOT / ".omni", description="state, jars, logs and pid files")
+    kafka_version: str = "4.4.0"
+    log4j_version: str = "2.26.1"
+    slf4j_version: str = "2.0.17"
+    apicurio_version: str = "3.3.3"
+    kafka_port: int = 9092
+    controller_port: int = 9093
+    cluster_base_port: int = 19092
+    registry_port: int = 8081
+    kafka_heap: str = "512m"
+    registry_heap: str = "384m"
+    java21_home: Path | None = Field(
+        default=None, description="a JDK >= 21 for the registry; found under /usr/lib/jvm when unset"
+    )
+    start_timeout_s: float = 60.0
+
+
+class KafkaSettings(BaseModel):
+    """Client settings shared by producers, consumers and the admin client."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    client_id: str = "omni"
+
+    def as_librdkafka_dict(self) -> dict[str, Any]:
+        """The one conversion to librdkafka configuration keys."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "client.id": self.client_id,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        return conf
+
+
+class RegistrySettings(BaseModel):
+    """The Confluent-compatible schema registry (Apicurio ccompat, Confluent or Karapace)."""
+
+    url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
+    basic_auth_user: str | None = None
+    basic_auth_password: SecretStr | None = None
+    compatibility: str = "FULL_TRANSITIVE"
+
+    def as_client_dict(self) -> dict[str, Any]:
+        """Configuration for ``confluent_kafka.schema_registry.SchemaRegistryClient``."""
+        conf: dict[str, Any] = {"url": self.url}
+        if self.basic_auth_user and self.basic_auth_password is not None:
+            secret = self.basic_auth_password.get_secret_value()
+            conf["basic.auth.user.info"] = f"{self.basic_auth_user}:{secret}"
+        return conf
+
+
+class TopicSettings(BaseModel):
+    """Deployment-time knobs of the topic catalogue; the catalogue itself is code."""
+
+    prefix: str = Field(default="", description="prepended to every topic name (tests, tenants)")
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    partitions_override: int | None = Field(
+        default=None, description="one partition count for every topic, for small test clusters"
+    )
+
+
+class Settings(BaseSettings):
+    """The root settings object built once per process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OMNI_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    bootstrap_servers: str | None = Field(
+        default=None, description="shortcut for kafka.bootstrap_servers (points at an existing cluster)"
+    )
+    schema_registry_url: str | None = Field(
+        default=None, description="shortcut for registry.url (points at an existing registry)"
+    )
+    kafka: KafkaSettings = KafkaSettings()
+    registry: RegistrySettings = RegistrySettings()
+    topics: TopicSettings = TopicSettings()
+    local: LocalRuntimeSettings = LocalRuntimeSettings()
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.bootstrap_servers:
+            self.kafka = self.kafka.model_copy(update={"bootstrap_servers": self.bootstrap_servers})
+        if self.schema_registry_url:
+            self.registry = self.registry.model_copy(update={"url": self.schema_registry_url})
