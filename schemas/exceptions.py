@@ -6,6 +6,7 @@
         ├── CompatibilityError     a schema change breaks the compatibility policy
         ├── CatalogueError         an unknown topic or a record the topic does not carry
         ├── RegistryError          the schema registry refused or could not be reached
+        ├── TopicAdminError        Kafka refused to create or alter a topic
         └── DecodeError            bytes that are not a valid event of ours
             ├── BadMagicByte       not Confluent wire format (first byte is not 0)
             ├── TruncatedMessage   shorter than the header, or the Avro body ends early
@@ -64,3 +65,7 @@ class UnknownSchemaId(DecodeError):
     """The writer schema id is not known to the registry."""
 
     reason = "unknown_schema_id"
+
+
+class TopicAdminError(ContractError):
+    """Kafka refused to create or change a topic, or could not be reached."""

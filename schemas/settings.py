@@ -20,7 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class LocalRuntimeSettings(BaseModel):
     """Where and how ``deploy/local`` starts Kafka and the registry on this machine."""
 
-    home: Path = Field(default=PROJECT_ROOT / ".omni", description="state, jars, logs and pid files")
+    home: Path = Field(
+        default=PROJECT_ROOT / ".omni", description="state, jars, logs and pid files"
+    )
     kafka_version: str = "4.4.0"
     log4j_version: str = "2.26.1"
     slf4j_version: str = "2.0.17"
@@ -32,7 +34,8 @@ class LocalRuntimeSettings(BaseModel):
     kafka_heap: str = "512m"
     registry_heap: str = "384m"
     java21_home: Path | None = Field(
-        default=None, description="a JDK >= 21 for the registry; found under /usr/lib/jvm when unset"
+        default=None,
+        description="a JDK >= 21 for the registry; found under /usr/lib/jvm when unset",
     )
     start_timeout_s: float = 60.0
 
@@ -61,6 +64,22 @@ class KafkaSettings(BaseModel):
         if self.sasl_password is not None:
             conf["sasl.password"] = self.sasl_password.get_secret_value()
         return conf
+
+    def as_producer_dict(self, linger_ms: int = 5) -> dict[str, Any]:
+        """Producer settings every component shares.
+
+        ``murmur2_random`` is the Java client's and aiokafka's partitioner: a
+        key lands on the same partition whoever produced it, which the Faust
+        processors' co-partitioned tables rely on. librdkafka's own default
+        (CRC32) would scatter one customer's events across partitions.
+        """
+        return {
+            **self.as_librdkafka_dict(),
+            "acks": "all",
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "linger.ms": linger_ms,
+        }
 
 
 class RegistrySettings(BaseModel):
@@ -101,7 +120,8 @@ class Settings(BaseSettings):
     )
 
     bootstrap_servers: str | None = Field(
-        default=None, description="shortcut for kafka.bootstrap_servers (points at an existing cluster)"
+        default=None,
+        description="shortcut for kafka.bootstrap_servers (points at an existing cluster)",
     )
     schema_registry_url: str | None = Field(
         default=None, description="shortcut for registry.url (points at an existing registry)"

@@ -1,0 +1,74 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Everything else is here for people working on the backbone.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OMNI   := $(BIN)/omni
+PYTEST := $(BIN)/pytest
+NODES  ?= 1
+STAMP  := $(VENV)/.installed
+
+.PHONY: help run down status test test-unit test-integration lint fmt docs kafka-up kafka-down registry-up registry-down clean
+
+help:
+	@echo "make run         start Kafka, the schema registry, topics and schemas (prints addresses)"
+	@echo "make test        lint, then the whole suite against a real broker and registry"
+	@echo "make test-unit   the fast tests, no broker"
+	@echo "make down        stop everything make run started"
+	@echo "make kafka-up    NODES=1|3   start the local broker(s); make kafka-down stops them"
+	@echo "make lint        ruff and mypy;  make docs  regenerate AsyncAPI and the README table"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(OMNI) up
+
+down: $(STAMP)
+	$(OMNI) down
+
+status: $(STAMP)
+	$(OMNI) status
+
+# pytest's exit code 5 means it ran no test: that is a failure here, never a pass.
+test: $(STAMP) lint
+	@$(PYTEST) tests -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-unit: $(STAMP)
+	@$(PYTEST) tests/unit -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+test-integration: $(STAMP)
+	$(PYTEST) tests/integration -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check schemas streams connectors deploy tests
+	$(BIN)/ruff format --check schemas streams connectors deploy tests
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix schemas streams connectors deploy tests
+	$(BIN)/ruff format schemas streams connectors deploy tests
+
+docs: $(STAMP)
+	$(BIN)/python -m schemas.docs
+
+kafka-up: $(STAMP)
+	$(OMNI) kafka up --nodes $(NODES)
+
+kafka-down: $(STAMP)
+	$(OMNI) kafka down --nodes $(NODES)
+
+registry-up: $(STAMP)
+	$(OMNI) registry up
+
+registry-down: $(STAMP)
+	$(OMNI) registry down
+
+clean: down
+	rm -rf .omni

@@ -1,0 +1,64 @@
+"""The ``omni`` command: one entry point that builds the settings once.
+
+Every sub-command receives the ``Settings`` object through the typer context.
+Any error of ours (``OmniError``) becomes one human line and exit code 1, so a
+person never has to read a traceback to learn that a port is taken.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from deploy.local.cli import kafka_app, registry_app
+from deploy.stack import down, status, up
+from schemas.cli import produce, schemas_app, tail, topics_app
+from schemas.exceptions import OmniError
+from schemas.settings import Settings
+
+app = typer.Typer(
+    name="omni",
+    help="Omnichannel event-streaming backbone.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(registry_app, name="registry")
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+app.command("up")(up)
+app.command("down")(down)
+app.command("status")(status)
+app.command("produce")(produce)
+app.command("tail")(tail)
+
+err = Console(stderr=True)
+
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    """Build the settings (``OMNI_*`` environment) once for every command."""
+    ctx.obj = Settings()
+
+
+def main() -> None:
+    try:
+        app()
+    except OmniError as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        _fail(f"invalid setting {where}: {first['msg']}", code=2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    """One line on stderr, never wrapped, never a traceback."""
+    err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)

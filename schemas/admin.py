@@ -1,0 +1,150 @@
+"""``omni topics apply``: make the cluster's topics match the catalogue.
+
+Idempotent by design: it reads what exists, creates what is missing, alters only
+the configs that differ and grows partition counts, so a second run changes
+nothing. It never shrinks partitions (Kafka cannot) and says so instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+from schemas.catalogue import ALL_TOPICS, Topic
+from schemas.exceptions import TopicAdminError
+from schemas.settings import KafkaSettings, TopicSettings
+
+TIMEOUT_S = 30.0
+
+
+@dataclass
+class ApplyReport:
+    """What ``apply_topics`` did, topic by topic."""
+
+    created: list[str] = field(default_factory=list)
+    altered: dict[str, list[str]] = field(default_factory=dict)
+    repartitioned: dict[str, tuple[int, int]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.altered or self.repartitioned)
+
+
+def make_admin(settings: KafkaSettings) -> AdminClient:
+    return AdminClient(settings.as_librdkafka_dict())
+
+
+def _wait(futures: dict[Any, Any], what: str) -> None:
+    for name, future in futures.items():
+        try:
+            future.result(timeout=TIMEOUT_S)
+        except KafkaException as exc:
+            raise TopicAdminError(f"{what} {name}: {exc.args[0]}") from exc
+        except Exception as exc:
+            raise TopicAdminError(f"{what} {name}: {exc}") from exc
+
+
+def existing_topics(admin: AdminClient) -> dict[str, int]:
+    """Topic name -> partition count, as the cluster sees it."""
+    try:
+        metadata = admin.list_topics(timeout=TIMEOUT_S)
+    except KafkaException as exc:
+        raise TopicAdminError(f"cannot reach Kafka: {exc.args[0]}") from exc
+    return {name: len(t.partitions) for name, t in metadata.topics.items()}
+
+
+def desired_partitions(topic: Topic, settings: TopicSettings) -> int:
+    return settings.partitions_override or topic.partitions
+
+
+def apply_topics(
+    admin: AdminClient,
+    settings: TopicSettings,
+    topics: Iterable[Topic] = ALL_TOPICS,
+) -> ApplyReport:
+    """Create or update every catalogue topic; safe to run any number of times."""
+    report = ApplyReport()
+    wanted = {t.physical(settings.prefix): t for t in topics}
+    present = existing_topics(admin)
+    _create_missing(admin, settings, wanted, present, report)
+    for name, topic in wanted.items():
+        if name in report.created:
+            continue
+        _reconcile_partitions(
+            admin, name, present[name], desired_partitions(topic, settings), report
+        )
+        _reconcile_config(admin, name, topic.config(settings.min_insync_replicas), report)
+        if name not in report.altered and name not in report.repartitioned:
+            report.unchanged.append(name)
+    return report
+
+
+def _create_missing(
+    admin: AdminClient,
+    settings: TopicSettings,
+    wanted: dict[str, Topic],
+    present: dict[str, int],
+    report: ApplyReport,
+) -> None:
+    new = [
+        NewTopic(
+            name,
+            num_partitions=desired_partitions(topic, settings),
+            replication_factor=settings.replication_factor,
+            config=topic.config(settings.min_insync_replicas),
+        )
+        for name, topic in wanted.items()
+        if name not in present
+    ]
+    if new:
+        _wait(admin.create_topics(new, request_timeout=TIMEOUT_S), "creating")
+        report.created.extend(t.topic for t in new)
+
+
+def _reconcile_partitions(
+    admin: AdminClient, name: str, have: int, want: int, report: ApplyReport
+) -> None:
+    if want > have:
+        _wait(admin.create_partitions([NewPartitions(name, want)]), "adding partitions to")
+        report.repartitioned[name] = (have, want)
+    elif want < have:
+        report.warnings.append(f"{name} has {have} partitions, catalogue says {want}: not shrunk")
+
+
+def _reconcile_config(
+    admin: AdminClient, name: str, desired: dict[str, str], report: ApplyReport
+) -> None:
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+    futures = admin.describe_configs([resource], request_timeout=TIMEOUT_S)
+    try:
+        current = futures[resource].result(timeout=TIMEOUT_S)
+    except KafkaException as exc:
+        raise TopicAdminError(f"describing {name}: {exc.args[0]}") from exc
+    differing = [key for key, value in desired.items() if _value(current, key) != value]
+    if not differing:
+        return
+    entries = [
+        ConfigEntry(key, desired[key], incremental_operation=AlterConfigOpType.SET)
+        for key in differing
+    ]
+    altered = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+    _wait(admin.incremental_alter_configs([altered]), "altering")
+    report.altered[name] = differing
+
+
+def _value(current: dict[str, Any], key: str) -> str | None:
+    entry = current.get(key)
+    return None if entry is None else str(entry.value)

@@ -1,0 +1,33 @@
+"""Errors of the stream processors.
+
+    OmniError                    root of every error the backbone raises on purpose
+    └── StreamsError             the stream processors
+        ├── UnsupportedEvent     a record the domain's rules do not handle (agent wiring bug)
+        ├── InvalidIdentifier    an identity key or raw e-mail/phone that cannot be used
+        └── CorruptState         a table value the rules cannot read back
+
+Business refusals (not enough stock, an order transition that is not allowed,
+an unknown merge id) are *not* errors: rules return an explicit ``Rejected``
+value for them, because a refused event is a normal, expected outcome that the
+agent records and moves past. Errors here mean the code or the data is wrong.
+"""
+
+from __future__ import annotations
+
+from schemas.exceptions import OmniError
+
+
+class StreamsError(OmniError):
+    """Root of the stream processors' errors."""
+
+
+class UnsupportedEvent(StreamsError):
+    """The rules of a domain were handed a record type they do not fold."""
+
+
+class InvalidIdentifier(StreamsError, ValueError):
+    """An identity key is not ``<kind>:<value>`` or a raw identifier is empty."""
+
+
+class CorruptState(StreamsError):
+    """A stored state dict is missing fields or has the wrong shape."""
