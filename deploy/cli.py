@@ -19,6 +19,7 @@ from deploy.stack import down, status, up
 from schemas.cli import produce, schemas_app, tail, topics_app
 from schemas.exceptions import OmniError
 from schemas.settings import Settings
+from streams.cli import worker
 
 app = typer.Typer(
     name="omni",
@@ -35,6 +36,7 @@ app.command("down")(down)
 app.command("status")(status)
 app.command("produce")(produce)
 app.command("tail")(tail)
+app.command("worker")(worker)
 
 err = Console(stderr=True)
 

@@ -110,6 +110,28 @@ class TopicSettings(BaseModel):
     )
 
 
+class StreamsSettings(BaseModel):
+    """The Faust processors: identity, state location, RocksDB sizing and batching."""
+
+    app_id: str = Field(
+        default="omni-streams",
+        description="never rename: changelog topics and consumer offsets derive from it",
+    )
+    worker_name: str = Field(default="worker-1", description="unique per worker process")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, description="query API and /metrics of this worker")
+    data_dir: Path = Field(default=PROJECT_ROOT / ".omni" / "streams")
+    rocksdb_block_cache_bytes: int = Field(default=8 * 1024 * 1024, description="per partition")
+    rocksdb_write_buffer_bytes: int = 4 * 1024 * 1024
+    producer_linger_ms: int = 5
+    batch_max_records: int = 1000
+    batch_max_wait_s: float = 0.05
+    standby_replicas: int = 1
+    table_partitions: int | None = Field(
+        default=None, description="defaults to the source topic's partition count"
+    )
+
+
 class Settings(BaseSettings):
     """The root settings object built once per process."""
 
@@ -130,6 +152,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     topics: TopicSettings = TopicSettings()
     local: LocalRuntimeSettings = LocalRuntimeSettings()
+    streams: StreamsSettings = StreamsSettings()
 
     def model_post_init(self, __context: Any) -> None:
         if self.bootstrap_servers:

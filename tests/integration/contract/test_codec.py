@@ -20,7 +20,7 @@ from schemas.exceptions import (
 )
 from schemas.models import from_avro
 from schemas.samples import sample
-from tests.integration.contract.conftest import ContractEnv, consume_all
+from tests.integration.support import ContractEnv, consume_all
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from schemas import registry
 from schemas.catalogue import all_records
-from tests.integration.contract.conftest import ContractEnv
+from tests.integration.support import ContractEnv
 
 pytestmark = pytest.mark.integration
 

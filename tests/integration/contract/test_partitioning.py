@@ -11,7 +11,7 @@ from confluent_kafka.admin import NewTopic
 
 from schemas import admin as topic_admin
 from schemas.settings import KafkaSettings
-from tests.integration.contract.conftest import consume_all
+from tests.integration.support import consume_all
 
 pytestmark = pytest.mark.integration
 

@@ -1,18 +1,15 @@
-"""A private slice of the cluster per test module: uuid-prefixed topics and subjects."""
+"""Helpers for integration tests: a private slice of the cluster per test module."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas import admin as topic_admin
-from schemas import registry
-from schemas.avro import SchemaSet, load_schema_set
+from schemas.avro import SchemaSet
 from schemas.settings import KafkaSettings, RegistrySettings, Settings, TopicSettings
 
 
@@ -51,19 +48,6 @@ def isolated_settings(bootstrap: str, registry_url: str, prefix: str) -> Setting
         registry=RegistrySettings(url=registry_url),
         topics=TopicSettings(prefix=prefix, partitions_override=2),
     )
-
-
-@pytest.fixture(scope="module")
-def contract_env(kafka_bootstrap: str, schema_registry_url: str) -> Iterator[ContractEnv]:
-    """Every catalogue topic created and every schema registered under a fresh prefix."""
-    prefix = f"t{uuid.uuid4().hex[:10]}."
-    settings = isolated_settings(kafka_bootstrap, schema_registry_url, prefix)
-    topic_admin.apply_topics(topic_admin.make_admin(settings.kafka), settings.topics)
-    client = registry.make_client(settings.registry)
-    schema_set = load_schema_set()
-    done = registry.register_all(client, schema_set, prefix, settings.registry.compatibility)
-    yield ContractEnv(settings, client, schema_set)
-    drop_prefix(settings, client, [r.subject for r in done])
 
 
 def drop_prefix(settings: Settings, client: SchemaRegistryClient, subjects: list[str]) -> None:

@@ -1,0 +1,32 @@
+"""``omni worker``: run one stream-processor worker process."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from faust.worker import Worker
+
+from schemas.exceptions import ContractError
+from schemas.settings import Settings
+from streams.app import create_app
+
+
+def worker(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="unique worker name (its state folder)")] = None,
+    web_port: Annotated[int | None, typer.Option(help="query API and /metrics port")] = None,
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "warning",
+) -> None:
+    """Run the processors until SIGTERM; state restores from changelogs at start."""
+    settings = ctx.obj
+    if not isinstance(settings, Settings):
+        raise ContractError("settings were not built by the root command")
+    updates: dict[str, object] = {}
+    if name:
+        updates["worker_name"] = name
+    if web_port:
+        updates["web_port"] = web_port
+    settings = settings.model_copy(update={"streams": settings.streams.model_copy(update=updates)})
+    app = create_app(settings)
+    Worker(app, loglevel=loglevel, redirect_stdouts=False).execute_from_commandline()

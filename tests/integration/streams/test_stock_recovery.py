@@ -1,0 +1,100 @@
+"""Stock state survives ``kill -9`` and the loss of local RocksDB state."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas.catalogue import STOCK_MOVEMENTS
+from schemas.codec import FastEncoder
+from streams.stock import model
+from tests.integration.streams.test_stock import RECORD, movement, reference
+from tests.integration.streams.workers import WorkerProcess, worker_env
+from tests.integration.support import ContractEnv
+
+pytestmark = pytest.mark.integration
+KINDS = ("received", "received", "sold", "reserved", "released", "adjusted")
+
+
+def workload(seed: int, skus: list[str], count: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    events = []
+    for n in range(count):
+        kind = rng.choice(KINDS)
+        qty = rng.randint(-3, 3) or 1 if kind == "adjusted" else rng.randint(1, 5)
+        events.append(
+            movement(seed * 100_000 + n, rng.choice(skus), f"STORE-{rng.randint(1, 3)}", kind, qty)
+        )
+    return events
+
+
+def api_state(worker: WorkerProcess, sku: str) -> dict[str, tuple[int, int]] | None:
+    """The SKU's levels as the API serves them; None while the worker recovers (503)."""
+    answer = httpx.get(f"{worker.url}/v1/stock/{sku}", timeout=10)
+    if answer.status_code == 503:
+        return None
+    if answer.status_code == 404:
+        return {}
+    assert answer.status_code == 200, answer.text
+    return {lv["location_id"]: (lv["on_hand"], lv["reserved"]) for lv in answer.json()["locations"]}
+
+
+def expected_state(stock: model.Stock) -> dict[str, tuple[int, int]]:
+    return {loc: (lv.on_hand, lv.reserved) for loc, lv in stock.levels.items()}
+
+
+def wait_converged(
+    worker: WorkerProcess, expected: dict[str, model.Stock], timeout_s: float = 90
+) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    differing = list(expected)
+    while differing and time.monotonic() < deadline:
+        differing = [
+            sku for sku in differing if api_state(worker, sku) != expected_state(expected[sku])
+        ]
+        if differing:
+            time.sleep(0.5)
+    return differing
+
+
+def test_kill_9_then_restart_then_lost_state(contract_env: ContractEnv, tmp_path: Path) -> None:
+    skus = [f"SKU-{uuid.uuid4().hex[:6]}" for _ in range(20)]
+    events = workload(7, skus, 3000)
+    sent = events + random.Random(8).sample(events, 300)  # producer retries
+    env = worker_env(contract_env.settings, f"omni-test-{uuid.uuid4().hex[:8]}", tmp_path / "data")
+    worker = WorkerProcess(env, "w1", tmp_path / "w1.log")
+    worker.start()
+    topic = STOCK_MOVEMENTS.physical(contract_env.prefix)
+    encoder = FastEncoder(contract_env.client, contract_env.schema_set)
+    producer = contract_env.producer()
+    try:
+        half = len(sent) // 2
+        for event in sent[:half]:
+            producer.produce(topic, encoder.encode(topic, RECORD, event), key=event["sku"])
+        assert producer.flush(30) == 0
+        time.sleep(1.0)
+        worker.kill()  # mid-stream: some batches processed, some not committed
+        for event in sent[half:]:
+            producer.produce(topic, encoder.encode(topic, RECORD, event), key=event["sku"])
+        assert producer.flush(30) == 0
+        worker.start()
+        expected = reference(sent)
+        assert wait_converged(worker, expected) == []
+
+        worker.stop()
+        shutil.rmtree(tmp_path / "data")  # the worker's RocksDB is gone
+        started = time.monotonic()
+        worker.start()
+        assert wait_converged(worker, expected) == []
+        print(
+            f"restored {len(expected)} SKUs from the changelog in {time.monotonic() - started:.1f}s"
+        )
+    finally:
+        worker.stop()
