@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 OMNI   := $(BIN)/omni
 PYTEST := $(BIN)/pytest
 NODES  ?= 1
+WORKERS ?= 1
 STAMP  := $(VENV)/.installed
 
 .PHONY: help run down status test test-unit test-integration lint fmt docs kafka-up kafka-down registry-up registry-down clean
 
 help:
-	@echo "make run         start Kafka, the schema registry, topics and schemas (prints addresses)"
+	@echo "make run         start Kafka, the registry, topics, schemas and WORKERS=1 processors"
 	@echo "make test        lint, then the whole suite against a real broker and registry"
 	@echo "make test-unit   the fast tests, no broker"
 	@echo "make down        stop everything make run started"
@@ -26,7 +27,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(OMNI) up
+	$(OMNI) up --workers $(WORKERS)
 
 down: $(STAMP)
 	$(OMNI) down

@@ -8,12 +8,14 @@ as long as the topics do, across ``down`` and ``up``.
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from deploy.local import KafkaCluster, Registry
+from deploy.local.workers import Workers
 from schemas import admin as topic_admin
 from schemas import registry as schema_registry
 from schemas.avro import load_schema_set
@@ -37,8 +39,11 @@ def _local_stack(settings: Settings) -> tuple[KafkaCluster, Registry]:
     return cluster, registry
 
 
-def up(ctx: typer.Context) -> None:
-    """Start Kafka and the registry, create every topic, register every schema."""
+def up(
+    ctx: typer.Context,
+    workers: Annotated[int, typer.Option(help="stream-processor worker processes")] = 1,
+) -> None:
+    """Start Kafka, the registry, topics, schemas and the stream processors."""
     settings = _settings(ctx)
     started = time.monotonic()
     cluster, registry = _local_stack(settings)
@@ -61,7 +66,10 @@ def up(ctx: typer.Context) -> None:
         client, load_schema_set(), local.topics.prefix, local.registry.compatibility
     )
     console.print(f"schemas    {len(done)} subjects registered ({local.registry.compatibility})")
-    console.print(_where_to_look(cluster, registry))
+    fleet = Workers(local, workers)
+    fleet_report = fleet.up()
+    console.print(f"workers    {fleet_report.address}  ({_how(fleet_report)})")
+    console.print(_where_to_look(cluster, registry, fleet))
     console.print(f"ready in {time.monotonic() - started:.1f}s; `make down` stops everything")
 
 
@@ -71,19 +79,27 @@ def _how(report: object) -> str:
     return "already running" if reused else f"started in {elapsed:.1f}s"
 
 
-def _where_to_look(cluster: KafkaCluster, registry: Registry) -> Table:
+def _where_to_look(cluster: KafkaCluster, registry: Registry, fleet: Workers) -> Table:
     table = Table("what", "where", title="where to look")
     table.add_row("Kafka bootstrap", cluster.bootstrap_servers)
     table.add_row("schema registry (Confluent API)", registry.url)
+    table.add_row("query API", f"{fleet.url(1)}/v1/stock/{{sku}}")
+    table.add_row("Prometheus metrics", ", ".join(f"{u}/metrics" for u in fleet.urls))
     table.add_row("watch a topic", "omni tail omni.view.carts")
     table.add_row("send an event", "omni produce CartItemAdded --json '{...}'")
     table.add_row("logs and data", str(cluster.local.home))
     return table
 
 
-def down(ctx: typer.Context) -> None:
-    """Stop the registry, then Kafka (data is kept; `make clean` removes it)."""
-    cluster, registry = _local_stack(_settings(ctx))
+def down(
+    ctx: typer.Context,
+    workers: Annotated[int, typer.Option(help="how many workers up started")] = 8,
+) -> None:
+    """Stop the workers, the registry, then Kafka (data is kept; `make clean` removes it)."""
+    settings = _settings(ctx)
+    stopped = Workers(settings, workers).down()
+    console.print(f"workers    {len(stopped)} stopped")
+    cluster, registry = _local_stack(settings)
     stopped_registry = registry.down()
     console.print(f"registry   {'stopped' if stopped_registry else 'was not running'}")
     pids = cluster.down()
@@ -98,4 +114,8 @@ def status(ctx: typer.Context) -> None:
     table = Table("service", "address", "running")
     table.add_row("kafka", cluster.bootstrap_servers, "yes" if cluster_status.running else "no")
     table.add_row("registry", registry.url, "yes" if registry_status.running else "no")
+    fleet = Workers(_settings(ctx), 8)
+    for n, pid in fleet.running().items():
+        if pid is not None:
+            table.add_row(f"worker {n}", fleet.url(n), f"yes (pid {pid})")
     console.print(table)

@@ -17,6 +17,9 @@ def worker(
     name: Annotated[str | None, typer.Option(help="unique worker name (its state folder)")] = None,
     web_port: Annotated[int | None, typer.Option(help="query API and /metrics port")] = None,
     loglevel: Annotated[str, typer.Option(help="debug, info, warning or error")] = "warning",
+    tag: Annotated[
+        str | None, typer.Option(help="a label in the process list (the local runtime's marker)")
+    ] = None,
 ) -> None:
     """Run the processors until SIGTERM; state restores from changelogs at start."""
     settings = ctx.obj

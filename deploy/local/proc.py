@@ -161,8 +161,14 @@ class ManagedProcess:
 
     def start(self, java: Path, args: Sequence[str]) -> int:
         """Start ``java <marker> args`` detached, output appended to the log."""
+        return self.start_command([str(java), self.marker, *args])
+
+    def start_command(self, cmd: Sequence[str]) -> int:
+        """Start ``cmd`` detached; it must carry :attr:`marker` somewhere in its argv."""
+        if self.marker not in cmd:
+            raise ValueError(f"{cmd[0]} would not carry the marker {self.marker}")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [str(java), self.marker, *args]
+        cmd = list(cmd)
         with self.log_file.open("ab") as log:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             log.write(f"\n--- omni {stamp}: starting {' '.join(cmd)}\n".encode())
