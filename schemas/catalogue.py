@@ -336,6 +336,39 @@ ORDER_VIEW = Topic(
     publishers=(PROCESSORS,),
     subscribers=SINKS,
 )
+STOCK_RESERVATIONS = Topic(
+    name="omni.inventory.reservations",
+    kind=TopicKind.EVENTS,
+    key=_field_key("order_id", "order_id, so an order's answers share its events' partition"),
+    records=_records("omni.inventory", "ReservationConfirmed", "ReservationRejected"),
+    partitions=EVENT_PARTITIONS,
+    doc="The stock processor's answers to order reservations: confirmed or rejected, per SKU.",
+    publishers=(PROCESSORS,),
+    subscribers=(PROCESSORS,),
+    retention_ms=30 * DAY_MS,
+)
+IDENTITY_LINKS = Topic(
+    name="omni.identity.links",
+    kind=TopicKind.EVENTS,
+    key=_field_key("identifier", "the identifier value the command is addressed to"),
+    records=("omni.internal.IdentityCommand",),
+    partitions=EVENT_PARTITIONS,
+    doc="Internal: identity resolution steps (claims, merges, repoints, unmerges) between "
+    "the resolver's partitions, keyed like the identity graph's links table.",
+    publishers=(PROCESSORS,),
+    subscribers=(PROCESSORS,),
+)
+CUSTOMER_BY_CANONICAL = Topic(
+    name="omni.customer.by-canonical",
+    kind=TopicKind.EVENTS,
+    key=_field_key("canonical_id", "canonical customer id"),
+    records=("omni.internal.ProfileCommand",),
+    partitions=EVENT_PARTITIONS,
+    doc="Internal: customer events re-keyed by canonical id (original Avro bytes, header "
+    "omni.canonical-id) and profile commands (merges, unmerges, order and case summaries).",
+    publishers=(PROCESSORS,),
+    subscribers=(PROCESSORS,),
+)
 DEAD_LETTERS = Topic(
     name="omni.dlq",
     kind=TopicKind.DLQ,
@@ -363,6 +396,9 @@ ALL_TOPICS: tuple[Topic, ...] = (
     STOCK_LEVEL_VIEW,
     STOCK_TOTAL_VIEW,
     ORDER_VIEW,
+    STOCK_RESERVATIONS,
+    IDENTITY_LINKS,
+    CUSTOMER_BY_CANONICAL,
     DEAD_LETTERS,
 )
 

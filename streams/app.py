@@ -57,6 +57,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "web_host": streams.web_host,
         "web_port": streams.web_port,
         "web_bind": streams.web_host,
+        # Other workers forward table_route requests here; the default would be
+        # the machine's hostname, which need not resolve to the bind address.
+        "canonical_url": f"http://{streams.web_host}:{streams.web_port}",
         "producer_linger_ms": streams.producer_linger_ms,
         "producer_acks": -1,
         "table_standby_replicas": streams.standby_replicas,

@@ -26,8 +26,10 @@ reserves its lines at its store when placed; any order reserves where it is
 allocated (moving an existing reservation there); pickup or shipping picks
 the reservation up; cancellation releases what is still reserved; a return
 puts the goods back where they were returned. When the stock processor
-refuses the reservation, the agent calls :func:`reject`: all-or-nothing
-reservation means nothing is held, so rejecting releases nothing.
+refuses a line, the agent calls :func:`reject`. Lines of different SKUs are
+reserved on different partitions, so the order as a whole is all-or-nothing
+through the saga in :mod:`streams.orders.saga`: the agent releases the lines
+that were confirmed (``reject`` itself releases nothing).
 """
 
 from __future__ import annotations

@@ -4,19 +4,35 @@ Thin by design: decode, call :mod:`streams.stock.rules`, write each touched SKU
 once per batch, emit each changed level and total once per batch. Anything
 that cannot be decoded or is invalid goes to the dead-letter topic and the
 batch goes on.
+
+Reservation answers (the orders saga, see :mod:`streams.orders.agents`): a
+``reserved`` movement that carries a ``reference`` (an order id) is answered
+on ``omni.inventory.reservations``, keyed by that reference, with
+``ReservationConfirmed`` or ``ReservationRejected``. The answer's id is
+derived from the movement's, so it is the same on every replay. A crash
+after the table write but before the answer would lose the answer (the
+replayed movement is a duplicate), so a duplicate reservation is answered
+again; to know how, a refusal records a marker id next to the movement's in
+the SKU's seen ids.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from schemas.catalogue import STOCK_LEVEL_VIEW, STOCK_MOVEMENTS, STOCK_TOTAL_VIEW
+from schemas.catalogue import (
+    STOCK_LEVEL_VIEW,
+    STOCK_MOVEMENTS,
+    STOCK_RESERVATIONS,
+    STOCK_TOTAL_VIEW,
+)
 from schemas.exceptions import DecodeError
 from streams.batching import RawRecord, batches, by_partition, current, raw
 from streams.common import idempotency
-from streams.common.events import to_millis
+from streams.common.events import event_id_text, to_millis
 from streams.common.outcome import Rejected
 from streams.stock import model, rules, tables, views
 
@@ -28,6 +44,38 @@ if TYPE_CHECKING:
 
 INVALID = frozenset({"bad_quantity", "unknown_kind", "bad_transfer"})
 RECORD = "omni.inventory.StockMovement"
+CONFIRMED = "omni.inventory.ReservationConfirmed"
+REFUSED = "omni.inventory.ReservationRejected"
+REPLY_NAMESPACE = uuid.UUID("0b7e4f8a-3c21-4d59-8e6f-51a2c9d4b7e3")
+
+
+def refused_marker(event_id: str) -> str:
+    """The seen id that records that the reservation ``event_id`` was refused."""
+    return f"{event_id}:refused"
+
+
+def reply(event: dict[str, Any], available: int | None) -> tuple[str, dict[str, Any]]:
+    """The answer to a referenced ``reserved`` movement: confirmed, or refused if ``available``."""
+    envelope = event["envelope"]
+    movement_id = event_id_text(envelope["event_id"])
+    value: dict[str, Any] = {
+        "envelope": {
+            **envelope,
+            "event_id": str(uuid.uuid5(REPLY_NAMESPACE, movement_id)),
+            "source": "streams.stock",
+            "sequence": None,
+            "correlation_id": event["reference"],
+        },
+        "order_id": event["reference"],
+        "line_id": None,
+        "sku": event["sku"],
+        "location_id": event["location_id"],
+        "quantity": event["quantity"],
+        "movement_id": movement_id,
+    }
+    if available is None:
+        return CONFIRMED, value
+    return REFUSED, {**value, "available": available, "reason": "insufficient_stock"}
 
 
 @dataclass
@@ -37,6 +85,7 @@ class Batch:
     states: dict[str, tables.SkuState] = field(default_factory=dict)
     changed: dict[str, set[str]] = field(default_factory=dict)
     latest_at: dict[str, int] = field(default_factory=dict)
+    replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class StockProcessor:
@@ -59,6 +108,10 @@ class StockProcessor:
         )
         self.producer_topic_totals = app.topic(
             self.totals_topic, key_serializer="raw", value_serializer="raw"
+        )
+        self.replies_topic = runtime.topic_name(STOCK_RESERVATIONS.name)
+        self.producer_topic_replies = app.topic(
+            self.replies_topic, key_serializer="raw", value_serializer="raw"
         )
 
     async def run(self, stream: StreamT[Any]) -> None:
@@ -92,7 +145,13 @@ class StockProcessor:
         sku = event["sku"]
         state = batch.states.get(sku) or self.load(sku)
         verdict, seen = idempotency.admit(state.seen, event["envelope"])
+        answers = event["kind"] == "reserved" and bool(event.get("reference"))
+        marker = refused_marker(event_id_text(event["envelope"]["event_id"]))
         if verdict is idempotency.Verdict.DUPLICATE:
+            if answers:  # answer again: the first answer may have died with a crashed worker
+                refused = marker in state.seen.ids
+                level = state.stock.level(event["location_id"])
+                batch.replies.append(reply(event, level.available if refused else None))
             metrics.events.labels(record.topic, "StockMovement", "duplicate").inc()
             return
         outcome = rules.apply(state.stock, decoded.record, event)
@@ -100,9 +159,15 @@ class StockProcessor:
             if outcome.reason in INVALID:
                 await self.dead_letter(record, f"invalid:{outcome.reason}", outcome.detail)
                 return
+            if answers:
+                level = state.stock.level(event["location_id"])
+                batch.replies.append(reply(event, level.available))
+                seen = idempotency.record(seen, marker, "", None)
             batch.states[sku] = tables.SkuState(state.stock, seen)
             metrics.events.labels(record.topic, "StockMovement", "rejected").inc()
             return
+        if answers:
+            batch.replies.append(reply(event, None))
         batch.states[sku] = tables.SkuState(outcome.state, seen)
         batch.changed.setdefault(sku, set()).update(outcome.changed)
         at = to_millis(event["envelope"]["occurred_at"])
@@ -115,6 +180,9 @@ class StockProcessor:
 
     async def emit(self, batch: Batch) -> None:
         encoder = self.runtime.encoder
+        for name, answer in batch.replies:
+            data = encoder.encode(self.replies_topic, name, answer)
+            await self.producer_topic_replies.send(key=answer["order_id"].encode(), value=data)
         for sku, locations in batch.changed.items():
             stock = batch.states[sku].stock
             for location in sorted(locations):

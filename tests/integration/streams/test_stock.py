@@ -194,7 +194,28 @@ def test_api_answers_404_and_400_with_messages(worker: WorkerProcess) -> None:
 
 
 def test_metrics_count_outcomes(worker: WorkerProcess) -> None:
-    text = httpx.get(f"{worker.url}/metrics", timeout=10).text
-    assert "omni_events_processed_total" in text
-    assert "omni_dead_letters_total" in text
-    assert "omni_processing_latency_seconds_bucket" in text
+    deadline = time.monotonic() + 20
+    text = ""
+    while time.monotonic() < deadline:
+        text = httpx.get(f"{worker.url}/metrics", timeout=10).text
+        if 'omni_table_keys{table="stock_by_sku"}' in text:
+            break
+        time.sleep(1)
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("omni_") and " " in line
+    }
+    applied = [
+        v
+        for k, v in values.items()
+        if k.startswith("omni_events_processed_total") and 'outcome="apply"' in k
+    ]
+    assert sum(applied) >= 6
+    assert any(
+        k.startswith("omni_events_processed_total") and 'outcome="duplicate"' in k for k in values
+    )
+    assert sum(v for k, v in values.items() if k.startswith("omni_dead_letters_total")) >= 3
+    assert values['omni_table_keys{table="stock_by_sku"}'] >= 2
+    assert any(k.startswith("omni_consumer_lag_records") for k in values)
+    assert values['omni_processing_latency_seconds_count{view="stock-levels"}'] >= 1

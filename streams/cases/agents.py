@@ -1,0 +1,117 @@
+"""Cases agent: fold ``omni.service.cases`` into ``cases_by_id``.
+
+Thin by design: decode, call :mod:`streams.cases.rules`, write each touched
+case once per batch. Status, time to resolution and CSAT live in the case
+state; what the customer context needs is :func:`streams.cases.model.summary`
+(the context processor reads it, this agent emits no view topic of its own).
+Undecodable or invalid records (no case id, a CSAT outside 1-5, a negative
+call duration) go to the dead-letter topic and the batch goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from schemas.catalogue import SERVICE_CASES
+from schemas.exceptions import CatalogueError, DecodeError
+from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.cases import rules, tables, views
+from streams.common import idempotency
+from streams.common.events import short_name
+from streams.common.outcome import Rejected
+
+if TYPE_CHECKING:
+    import faust
+    from faust.types import EventT, StreamT
+
+    from streams.app import Runtime
+
+RECORDS = frozenset(SERVICE_CASES.records)
+
+
+@dataclass
+class Batch:
+    """One partition's worth of a batch: the cases it touched."""
+
+    states: dict[str, tables.CaseState] = field(default_factory=dict)
+
+
+class CasesProcessor:
+    """Applies batches of case events; one instance per app."""
+
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        self.runtime = runtime
+        partitions = runtime.settings.topics.partitions_override or SERVICE_CASES.partitions
+        self.source = app.topic(
+            SERVICE_CASES.physical(runtime.settings.topics.prefix),
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
+        self.table = tables.cases_table(app, runtime, partitions)
+
+    async def run(self, stream: StreamT[Any]) -> None:
+        streams = self.runtime.settings.streams
+        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
+            for group in by_partition(events).values():
+                await self.apply_partition(group)
+
+    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+        batch = Batch()
+        for event in events:
+            await self.apply_one(raw(event), batch)
+        with current(events[-1]):
+            for case_id, state in batch.states.items():
+                self.table[case_id.encode()] = tables.encode(state)
+
+    async def apply_one(self, record: RawRecord, batch: Batch) -> None:
+        try:
+            decoded = self.runtime.decoder.decode(record.value)
+        except DecodeError as exc:
+            await self.dead_letter(record, exc.reason, exc)
+            return
+        name, event = decoded.record, decoded.value
+        if name not in RECORDS:
+            await self.dead_letter(record, "unexpected_record", f"{name} on {record.topic}")
+            return
+        try:
+            key = SERVICE_CASES.key.key_of(event) if SERVICE_CASES.key else ""
+        except CatalogueError as exc:
+            await self.dead_letter(record, "invalid:no_case_id", exc)
+            return
+        state = batch.states.get(key) or self.load(key)
+        verdict, seen = idempotency.admit(state.seen, event["envelope"])
+        label = short_name(name)
+        if verdict is idempotency.Verdict.DUPLICATE:
+            self.runtime.metrics.events.labels(record.topic, label, "duplicate").inc()
+            return
+        outcome = rules.apply(state.case, name, event)
+        if isinstance(outcome, Rejected):
+            await self.dead_letter(record, f"invalid:{outcome.reason}", outcome.detail)
+            return
+        batch.states[key] = tables.CaseState(outcome.state, seen)
+        self.runtime.metrics.events.labels(record.topic, label, verdict.value).inc()
+
+    def load(self, key: str) -> tables.CaseState:
+        data = self.table.get(key.encode())
+        return tables.decode(data) if data is not None else tables.CaseState(None)
+
+    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
+        self.runtime.metrics.events.labels(record.topic, "unknown", "dead_letter").inc()
+        await self.runtime.dead_letters.send(
+            key=record.key,
+            value=record.value,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            error=error,
+        )
+
+
+def install(app: faust.App, runtime: Runtime) -> None:
+    """Declare the cases table, agent and HTTP view on ``app``."""
+    processor = CasesProcessor(app, runtime)
+    app.agent(processor.source, name="service-cases")(processor.run)
+    views.install(app, processor)

@@ -1,0 +1,40 @@
+"""``GET /v1/cases/{case_id}``: a case's summary, status, time to resolution and CSAT.
+
+Routed by ``table_route`` to the worker that owns the case's partition.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from streams.cases import model, tables
+from streams.web import bad_id, error, json_response, valid_id
+
+if TYPE_CHECKING:
+    import faust
+
+    from streams.cases.agents import CasesProcessor
+
+
+def install(app: faust.App, processor: CasesProcessor) -> None:
+    table = processor.table
+
+    @app.page("/v1/cases/{case_id}")
+    @app.table_route(table=table, match_info="case_id")
+    async def case_by_id(web: Any, request: Any, case_id: str) -> Any:
+        if not valid_id(case_id):
+            return bad_id(web, "case_id", case_id)
+        data = table.get(case_id.encode())
+        case = tables.decode(data).case if data is not None else None
+        if case is None:
+            return error(web, 404, f"no case known with id {case_id!r}")
+        body = {
+            **model.summary(case),
+            "priority": case.priority,
+            "time_to_resolution_s": case.time_to_resolution_s,
+            "csat": case.csat_score,
+            "messages": case.messages,
+            "calls": case.calls,
+            "version": case.version,
+        }
+        return json_response(web, body)

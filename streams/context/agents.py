@@ -1,0 +1,311 @@
+"""Per-customer stage (stage 2): carts and the single customer view, keyed by canonical id.
+
+Consumes ``omni.customer.by-canonical``: the original bytes of customer events
+that the identity resolver (:mod:`streams.identity.agents`, where the whole
+cross-partition design is documented) re-keyed by canonical id, and
+``ProfileCommand`` records. ``carts_by_customer`` and ``context_by_customer``
+are keyed by the same canonical id, so everything a profile needs is local.
+
+On a merge the loser's owner gets ``merge_out``: it ships its cart and context
+(and applied event ids) to the survivor as ``absorb`` on the same topic keyed
+by the survivor, tombstones its cart view and emits a redirect context
+(``merged_into``). Anything still arriving for the loser is forwarded to the
+survivor. ``unmerged`` gives a restored profile a fresh context with its keys
+back (what was merged cannot be told apart again). Hook for orders and cases:
+``order_summary`` / ``case_summary`` commands keyed by the customer id, with
+``state`` = ``{"summary": OrderSummary|CaseSummary, "net_minor"|"csat": ...}``.
+
+Prices: the event's own unit price; joining ``omni.pricing.prices`` (a
+GlobalTable) is left for later.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from schemas.catalogue import CART_VIEW, CUSTOMER_BY_CANONICAL, CUSTOMER_CONTEXT_VIEW
+from schemas.exceptions import DecodeError
+from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.carts import agents as cart_side
+from streams.carts import model as cart_model
+from streams.carts import rules as cart_rules
+from streams.carts import tables as cart_tables
+from streams.common import idempotency
+from streams.common.events import meta, short_name, to_millis
+from streams.common.outcome import Applied, Rejected
+from streams.context import model, rules, tables, views
+from streams.identity.tables import CANONICAL_KIND_HEADER
+
+if TYPE_CHECKING:
+    import faust
+    from faust.types import EventT, StreamT
+
+    from streams.app import Runtime
+
+PROFILE_COMMAND = "omni.internal.ProfileCommand"
+MERGE_SOURCE = "omni.identity.merge"
+
+
+@dataclass
+class Batch:
+    """One partition's worth: profiles and carts touched, views to emit, records to send."""
+
+    profiles: dict[str, tables.ProfileState] = field(default_factory=dict)
+    carts: dict[str, cart_model.Cart | None] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+    changed_carts: set[str] = field(default_factory=set)
+    sends: list[tuple[str, bytes, list[tuple[str, bytes]] | None]] = field(default_factory=list)
+    latest_at: int = 0
+
+
+class ProfileProcessor:
+    """Applies batches of re-keyed events and profile commands; one instance per app."""
+
+    def __init__(self, app: faust.App, runtime: Runtime) -> None:
+        self.runtime = runtime
+        partitions = runtime.settings.topics.partitions_override or CUSTOMER_BY_CANONICAL.partitions
+        self.topic_name = CUSTOMER_BY_CANONICAL.physical(runtime.settings.topics.prefix)
+        self.source = app.topic(
+            self.topic_name, key_serializer="raw", value_serializer="raw", partitions=partitions
+        )
+        self.table = tables.context_table(app, runtime, partitions)
+        self.carts = cart_tables.carts_table(app, runtime, partitions)
+        self.context_view = runtime.topic_name(CUSTOMER_CONTEXT_VIEW.name)
+        self.cart_view = runtime.topic_name(CART_VIEW.name)
+        self.out = {
+            name: app.topic(name, key_serializer="raw", value_serializer="raw")
+            for name in (self.topic_name, self.context_view, self.cart_view)
+        }
+
+    async def run(self, stream: StreamT[Any]) -> None:
+        streams = self.runtime.settings.streams
+        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
+            for group in by_partition(events).values():
+                await self.apply_partition(group)
+
+    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+        batch = Batch()
+        for event in events:
+            headers = dict(event.message.headers or ())
+            await self.apply_one(raw(event), headers, batch)
+        with current(events[-1]):
+            for key, state in batch.profiles.items():
+                self.table[key.encode()] = tables.encode(state)
+            for key, cart in batch.carts.items():
+                if cart is not None:
+                    self.carts[key.encode()] = cart_tables.encode(cart)
+                elif key.encode() in self.carts:
+                    del self.carts[key.encode()]
+        await self.flush(batch)
+
+    def profile(self, batch: Batch, key: str, kind: str = "") -> tables.ProfileState:
+        state = batch.profiles.get(key)
+        if state is None:
+            data = self.table.get(key.encode())
+            state = tables.decode(data) if data is not None else tables.empty(key, kind)
+        if kind and state.kind != kind:
+            state = replace(state, kind=kind)
+        return state
+
+    def cart(self, batch: Batch, key: str) -> cart_model.Cart | None:
+        if key in batch.carts:
+            return batch.carts[key]
+        data = self.carts.get(key.encode())
+        return cart_tables.decode(data) if data is not None else None
+
+    def put(self, batch: Batch, key: str, state: tables.ProfileState, at: int = 0) -> None:
+        old = batch.profiles.get(key)
+        batch.profiles[key] = state
+        if old is None or old.ctx is not state.ctx:
+            batch.changed.add(key)
+        batch.latest_at = max(batch.latest_at, at)
+
+    def put_cart(self, batch: Batch, key: str, cart: cart_model.Cart | None) -> None:
+        batch.carts[key] = cart
+        batch.changed_carts.add(key)
+
+    async def apply_one(self, record: RawRecord, headers: dict[str, bytes], batch: Batch) -> None:
+        try:
+            decoded = self.runtime.decoder.decode(record.value)
+        except DecodeError as exc:
+            await self.dead_letter(record, exc.reason, exc)
+            return
+        key = record.key.decode() if record.key else ""
+        if decoded.record == PROFILE_COMMAND:
+            cmd = {**decoded.value, "at": to_millis(decoded.value["at"])}
+            outcome = self.handle(batch, key, cmd)
+            self.count(record, f"ProfileCommand.{decoded.value['command']}", outcome)
+            return
+        kind = headers.get(CANONICAL_KIND_HEADER, b"").decode()
+        name = short_name(decoded.record)
+        self.count(record, name, self.event(batch, key, kind, name, decoded.value, record))
+
+    def event(
+        self, batch: Batch, key: str, kind: str, name: str, event: dict[str, Any], record: RawRecord
+    ) -> str:
+        state = self.profile(batch, key, kind)
+        if state.ctx.merged_into is not None:
+            self.forward(batch, state.ctx.merged_into, record.value or b"")
+            return "redirected"
+        verdict, seen = idempotency.admit(state.seen, event["envelope"])
+        if verdict is idempotency.Verdict.DUPLICATE:
+            return "duplicate"
+        ctx, at = state.ctx, meta(event).at
+        if name in cart_side.CART_RECORDS:
+            cart = self.cart(batch, key)
+            new = cart_side.changed(cart_side.apply_event(cart, key, state.kind, name, event), cart)
+            if new is not None:
+                self.put_cart(batch, key, new)
+                ctx = rules.with_cart(ctx, cart_model.summary(new), at)
+        outcome = rules.apply(ctx, name, event)
+        if isinstance(outcome, Applied):
+            ctx = outcome.state
+        self.put(batch, key, replace(state, ctx=ctx, seen=seen), at)
+        return "rejected" if isinstance(outcome, Rejected) else verdict.value
+
+    def handle(self, batch: Batch, key: str, cmd: dict[str, Any]) -> str:
+        """Apply one ``ProfileCommand``; returns the outcome label for the metrics."""
+        state = self.profile(batch, key, cmd["canonical_kind"])
+        name, at = cmd["command"], cmd["at"]
+        if state.ctx.merged_into is not None and name != "unmerged":
+            if name in ("absorb", "order_summary", "case_summary"):
+                self.command(
+                    batch,
+                    state.ctx.merged_into,
+                    {**cmd, "canonical_id": state.ctx.merged_into, "canonical_kind": ""},
+                )
+                return "redirected"
+            return "unchanged"
+        if cmd["command_id"] and cmd["command_id"] in state.seen.ids:
+            return "duplicate"
+        if cmd["command_id"]:
+            state = replace(
+                state, seen=idempotency.record(state.seen, cmd["command_id"], MERGE_SOURCE, None)
+            )
+        if name == "identifiers":
+            ctx = rules.with_identifiers(state.ctx, cmd["keys"], at)
+        elif name == "merge_out":
+            ctx = self.merge_out(batch, key, state, cmd)
+        elif name == "absorb":
+            ctx, state = self.absorb(batch, key, state, cmd)
+        elif name == "unmerged":
+            ctx = model.Context(
+                key, keys=frozenset(cmd["keys"]), updated_at=at, version=state.ctx.version + 1
+            )
+            if self.cart(batch, key) is not None:
+                self.put_cart(batch, key, None)
+        elif name == "order_summary":
+            data = orjson.loads(cmd["state"])
+            ctx = rules.with_order(state.ctx, data["summary"], int(data.get("net_minor", 0)), at)
+        elif name == "case_summary":
+            data = orjson.loads(cmd["state"])
+            ctx = rules.with_case(state.ctx, data["summary"], data.get("csat"), at)
+        else:
+            return "unknown_command"
+        self.put(batch, key, replace(state, ctx=ctx), at)
+        return "applied"
+
+    def merge_out(
+        self, batch: Batch, key: str, state: tables.ProfileState, cmd: dict[str, Any]
+    ) -> model.Context:
+        """At the loser: ship state to the survivor, tombstone the cart, leave a redirect."""
+        survivor, at = cmd["other_id"], cmd["at"]
+        cart = self.cart(batch, key)
+        body = {
+            **cmd,
+            "command": "absorb",
+            "canonical_id": survivor,
+            "canonical_kind": cmd["other_kind"],
+            "other_id": key,
+            "other_kind": state.kind,
+            "state": ship(state, cart),
+        }
+        self.command(batch, survivor, body)
+        if cart is not None:
+            self.put_cart(batch, key, cart_rules.merged_away(cart, survivor, at))
+        return rules.redirect(state.ctx, survivor, at)
+
+    def absorb(
+        self, batch: Batch, key: str, state: tables.ProfileState, cmd: dict[str, Any]
+    ) -> tuple[model.Context, tables.ProfileState]:
+        """At the survivor: fold the loser's cart, context and applied event ids in."""
+        data = orjson.loads(cmd["state"])
+        loser_ctx = model.from_state_dict(data["ctx"])
+        cart = self.cart(batch, key)
+        merged = cart_side.absorb(cart, cart_side.unship(data.get("cart")), key, state.kind)
+        ctx = rules.merge_into(state.ctx, loser_ctx)
+        if merged is not cart and merged is not None:
+            self.put_cart(batch, key, merged)
+        ctx = rules.with_cart(ctx, cart_model.summary(merged), cmd["at"])
+        seen = state.seen
+        for event_id in data.get("seen", ()):
+            seen = idempotency.record(seen, event_id, MERGE_SOURCE, None)
+        return ctx, replace(state, seen=seen)
+
+    def forward(self, batch: Batch, key: str, value: bytes) -> None:
+        from streams.identity.tables import CANONICAL_HEADER
+
+        batch.sends.append((key, value, [(CANONICAL_HEADER, key.encode())]))
+
+    def command(self, batch: Batch, key: str, body: dict[str, Any]) -> None:
+        encoded = self.runtime.encoder.encode(self.topic_name, PROFILE_COMMAND, body)
+        batch.sends.append((key, encoded, None))
+
+    async def flush(self, batch: Batch) -> None:
+        encoder, metrics = self.runtime.encoder, self.runtime.metrics
+        for key in sorted(batch.changed_carts):
+            view = cart_side.view(batch.carts[key])
+            value = (
+                None if view is None else encoder.encode(self.cart_view, "omni.view.CartView", view)
+            )
+            await self.out[self.cart_view].send(key=key.encode(), value=value)
+            metrics.views.labels("carts").inc()
+        for key in sorted(batch.changed):
+            ctx = batch.profiles[key].ctx
+            value = encoder.encode(
+                self.context_view, "omni.view.CustomerContext", model.to_view(ctx)
+            )
+            await self.out[self.context_view].send(key=key.encode(), value=value)
+            metrics.views.labels("customer-context").inc()
+        for key, data, headers in batch.sends:
+            await self.out[self.topic_name].send(key=key.encode(), value=data, headers=headers)
+        if batch.latest_at and (batch.changed or batch.changed_carts):
+            lag_s = max(time.time() - batch.latest_at / 1000, 0.0)
+            metrics.latency.labels("customer-context").observe(lag_s)
+
+    def count(self, record: RawRecord, name: str, outcome: str) -> None:
+        self.runtime.metrics.events.labels(record.topic, name, outcome).inc()
+
+    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
+        self.count(record, "unknown", "dead_letter")
+        await self.runtime.dead_letters.send(
+            key=record.key,
+            value=record.value,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            error=error,
+        )
+
+
+def ship(state: tables.ProfileState, cart: cart_model.Cart | None) -> str:
+    """The JSON a loser sends its survivor: context, cart and applied event ids."""
+    return orjson.dumps(
+        {
+            "ctx": model.to_state_dict(state.ctx),
+            "cart": cart_side.ship(cart),
+            "seen": list(state.seen.ids),
+        }
+    ).decode()
+
+
+def install(app: faust.App, runtime: Runtime) -> None:
+    """Declare the context and cart tables, the profile agent and their internal HTTP views."""
+    processor = ProfileProcessor(app, runtime)
+    app.agent(processor.source, name="customer-profiles")(processor.run)
+    views.install(app, processor)

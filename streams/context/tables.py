@@ -1,0 +1,75 @@
+"""The ``context_by_customer`` table: the single customer view, keyed by canonical id.
+
+Co-partitioned with ``omni.customer.by-canonical`` and ``carts_by_customer``.
+Next to the context it keeps the profile's recently applied event ids (stage 1
+already drops duplicates per identifier, this drops redeliveries between the
+stages and merge commands applied twice) and the canonical id's kind, so a
+cart created here knows whether its key is a customer id.
+
+Never rename the table: its changelog is ``<app id>-context_by_customer-changelog``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from streams.common import idempotency
+from streams.context import model
+from streams.exceptions import CorruptState
+
+if TYPE_CHECKING:
+    import faust
+
+    from streams.app import Runtime
+
+TABLE_NAME = "context_by_customer"
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileState:
+    """What the table holds for one canonical id."""
+
+    ctx: model.Context
+    seen: idempotency.Seen
+    kind: str
+
+
+def empty(canonical_id: str, kind: str) -> ProfileState:
+    return ProfileState(model.Context(canonical_id), idempotency.Seen(), kind)
+
+
+def encode(state: ProfileState) -> bytes:
+    return orjson.dumps(
+        {
+            "ctx": model.to_state_dict(state.ctx),
+            "seen": idempotency.to_state_dict(state.seen),
+            "kind": state.kind,
+        }
+    )
+
+
+def decode(data: bytes) -> ProfileState:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise CorruptState(f"{TABLE_NAME} holds a {type(data).__name__}, not bytes")
+    raw: dict[str, Any] = orjson.loads(data)
+    return ProfileState(
+        model.from_state_dict(raw["ctx"]),
+        idempotency.from_state_dict(raw["seen"]),
+        raw.get("kind") or "",
+    )
+
+
+def context_table(
+    app: faust.App, runtime: Runtime, partitions: int
+) -> faust.types.TableT[Any, Any]:
+    return app.Table(
+        TABLE_NAME,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=partitions,
+        options=runtime.table_options(),
+        help="customer context per canonical customer id, with recently applied event ids",
+    )

@@ -1,0 +1,129 @@
+"""Customer query API: context, cart and identity (audit) by any identifier.
+
+Any identifier works (customer id, anonymous id, e-mail or phone hash, loyalty
+id, device id): the request is first routed (``table_route``) to the worker
+owning the identifier's partition of ``identity_links``, which resolves it to
+the canonical id. The context and cart are keyed by canonical id, usually on
+another partition, so that worker then makes a second HTTP hop to the owner of
+the canonical id (Faust's assignor tells which worker that is) and relays the
+answer; a redirect of a merged profile is followed. Reading the other table
+locally would be reading a partition this worker does not own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from yarl import URL
+
+from streams.context.tables import TABLE_NAME as PROFILES_TABLE
+from streams.identity import tables
+from streams.web import bad_id, error, json_response, valid_id
+
+if TYPE_CHECKING:
+    import faust
+
+    from streams.identity.agents import Resolver
+
+MAX_REDIRECTS = 4
+JSON = "application/json"
+Local = Callable[[], Awaitable[Any]]
+
+
+async def owner(app: faust.App, table_name: str, key: str) -> URL | None:
+    """The web address of the worker owning ``key`` in ``table_name``; None while assigning.
+
+    aiokafka knows a changelog's partitions only once this worker produced to
+    it; until then (a worker that just started) the answer is "retry", never a
+    metadata request that could auto-create the topic with the wrong count.
+    """
+    try:
+        return app.router.key_store(table_name, key)
+    except (KeyError, TypeError):
+        return None
+
+
+async def routed(
+    app: faust.App, web: Any, table_name: str, key: str, path: str, local: Local
+) -> Any:
+    """Answer ``path`` here when this worker owns ``key``, else relay the owner's answer."""
+    dest = await owner(app, table_name, key)
+    if dest is None:
+        return error(web, 503, "partitions are being assigned; retry shortly")
+    here = URL(str(app.conf.canonical_url))
+    if (dest.host, dest.port) == (here.host, here.port):
+        return await local()
+    async with app.http_client.get(str(dest.with_path(path))) as answer:
+        return web.bytes(await answer.read(), content_type=JSON, status=answer.status)
+
+
+def install(app: faust.App, resolver: Resolver) -> None:
+    table = resolver.table
+
+    def canonical_of(identifier: str) -> str | None:
+        data = table.get(identifier.encode())
+        return tables.decode(data).canonical if data is not None else None
+
+    async def relay(web: Any, canonical: str, what: str) -> Any:
+        """Fetch from the canonical id's owner, following merge redirects."""
+        for _ in range(MAX_REDIRECTS):
+            dest = await owner(app, PROFILES_TABLE, canonical)
+            if dest is None:
+                return error(web, 503, "partitions are being assigned; retry shortly")
+            url = str(dest.with_path(f"/v1/profiles/{canonical}/{what}"))
+            async with app.http_client.get(url) as answer:
+                status, body = answer.status, await answer.read()
+            if status != 200:
+                return web.bytes(body, content_type=JSON, status=status)
+            into = orjson.loads(body).get("merged_into")
+            if not into:
+                return web.bytes(body, content_type=JSON, status=200)
+            canonical = into
+        return error(web, 404, f"too many merge redirects from {canonical!r}")
+
+    def resolving(what: str) -> Callable[[Any, Any, str], Awaitable[Any]]:
+        async def handler(web: Any, request: Any, identifier: str) -> Any:
+            if not valid_id(identifier):
+                return bad_id(web, "identifier", identifier)
+
+            async def local() -> Any:
+                canonical = canonical_of(identifier)
+                if canonical is None:
+                    return error(web, 404, f"no customer known for identifier {identifier!r}")
+                return await relay(web, canonical, what)
+
+            return await routed(app, web, table.name, identifier, request.path, local)
+
+        return handler
+
+    app.page("/v1/customers/{identifier}/context")(resolving("context"))
+    app.page("/v1/carts/{identifier}")(resolving("cart"))
+
+    @app.page("/v1/identities/{identifier}")
+    async def identity(web: Any, request: Any, identifier: str) -> Any:
+        """The identifier's link, and for a canonical one its members, merges and audit log."""
+        if not valid_id(identifier):
+            return bad_id(web, "identifier", identifier)
+
+        async def local() -> Any:
+            data = table.get(identifier.encode())
+            if data is None:
+                return error(web, 404, f"no customer known for identifier {identifier!r}")
+            entry = tables.decode(data)
+            return json_response(
+                web,
+                {
+                    "identifier": entry.value,
+                    "kind": entry.kind,
+                    "canonical_id": entry.canonical,
+                    "canonical_kind": entry.canonical_kind,
+                    "members": sorted(entry.members),
+                    "merged_into": entry.merged_into,
+                    "merges": entry.merges,
+                    "audit": list(entry.audit),
+                },
+            )
+
+        return await routed(app, web, table.name, identifier, request.path, local)
