@@ -369,6 +369,17 @@ CUSTOMER_BY_CANONICAL = Topic(
     publishers=(PROCESSORS,),
     subscribers=(PROCESSORS,),
 )
+CUSTOMER_FACTS = Topic(
+    name="omni.customer.facts",
+    kind=TopicKind.EVENTS,
+    key=IDENTITY_KEY,
+    records=("omni.internal.CustomerFact",),
+    partitions=EVENT_PARTITIONS,
+    doc="Internal: order and case summaries for the customer context, keyed like customer events "
+    "so the identity resolver routes them to the canonical profile.",
+    publishers=(PROCESSORS,),
+    subscribers=(PROCESSORS,),
+)
 DEAD_LETTERS = Topic(
     name="omni.dlq",
     kind=TopicKind.DLQ,
@@ -399,6 +410,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     STOCK_RESERVATIONS,
     IDENTITY_LINKS,
     CUSTOMER_BY_CANONICAL,
+    CUSTOMER_FACTS,
     DEAD_LETTERS,
 )
 

@@ -10,16 +10,18 @@ call duration) go to the dead-letter topic and the batch goes on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import SERVICE_CASES
 from schemas.exceptions import CatalogueError, DecodeError
 from streams.batching import RawRecord, batches, by_partition, current, raw
-from streams.cases import rules, tables, views
+from streams.cases import model, rules, tables, views
 from streams.common import idempotency
 from streams.common.events import short_name
 from streams.common.outcome import Rejected
+from streams.facts import FactPublisher, attributable, fact_record
 
 if TYPE_CHECKING:
     import faust
@@ -35,6 +37,7 @@ class Batch:
     """One partition's worth of a batch: the cases it touched."""
 
     states: dict[str, tables.CaseState] = field(default_factory=dict)
+    causes: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class CasesProcessor:
@@ -50,6 +53,7 @@ class CasesProcessor:
             partitions=partitions,
         )
         self.table = tables.cases_table(app, runtime, partitions)
+        self.facts = FactPublisher(app, runtime)
 
     async def run(self, stream: StreamT[Any]) -> None:
         streams = self.runtime.settings.streams
@@ -64,6 +68,27 @@ class CasesProcessor:
         with current(events[-1]):
             for case_id, state in batch.states.items():
                 self.table[case_id.encode()] = tables.encode(state)
+        for case_id, cause in batch.causes.items():
+            case = batch.states[case_id].case
+            if case is not None:
+                await self.tell_customer(case, cause)
+
+    async def tell_customer(self, case: model.Case, cause: Mapping[str, Any]) -> None:
+        """The case's summary, for the context of whoever the causing event names."""
+        identifiers = attributable(cause.get("identifiers"))
+        if identifiers is None:
+            return
+        state = {"summary": model.summary(case), "csat": case.csat_score}
+        record = fact_record(
+            "case_summary",
+            case.case_id,
+            case.version,
+            identifiers,
+            str(cause.get("channel") or "unknown"),
+            case.updated_at,
+            state,
+        )
+        await self.facts.publish(record)
 
     async def apply_one(self, record: RawRecord, batch: Batch) -> None:
         try:
@@ -91,6 +116,7 @@ class CasesProcessor:
             await self.dead_letter(record, f"invalid:{outcome.reason}", outcome.detail)
             return
         batch.states[key] = tables.CaseState(outcome.state, seen)
+        batch.causes[key] = event["envelope"]
         self.runtime.metrics.events.labels(record.topic, label, verdict.value).inc()
 
     def load(self, key: str) -> tables.CaseState:

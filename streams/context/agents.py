@@ -35,7 +35,7 @@ from streams.carts import model as cart_model
 from streams.carts import rules as cart_rules
 from streams.carts import tables as cart_tables
 from streams.common import idempotency
-from streams.common.events import meta, short_name, to_millis
+from streams.common.events import event_id_text, meta, short_name, to_millis
 from streams.common.outcome import Applied, Rejected
 from streams.context import model, rules, tables, views
 from streams.identity.tables import CANONICAL_KIND_HEADER
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from streams.app import Runtime
 
 PROFILE_COMMAND = "omni.internal.ProfileCommand"
+CUSTOMER_FACT = "omni.internal.CustomerFact"
 MERGE_SOURCE = "omni.identity.merge"
 
 
@@ -141,6 +142,23 @@ class ProfileProcessor:
             self.count(record, f"ProfileCommand.{decoded.value['command']}", outcome)
             return
         kind = headers.get(CANONICAL_KIND_HEADER, b"").decode()
+        if decoded.record == CUSTOMER_FACT:
+            fact = decoded.value
+            cmd = {
+                "command": fact["fact"],
+                "state": fact["state"],
+                "command_id": event_id_text(fact["envelope"]["event_id"]),
+                "at": to_millis(fact["envelope"]["occurred_at"]),
+                "canonical_kind": kind,
+            }
+            try:
+                outcome = self.handle(batch, key, cmd)
+            except (ValueError, KeyError, TypeError) as exc:
+                # A payload the rules cannot read must not crash-loop the agent.
+                await self.dead_letter(record, "invalid:bad_fact", exc)
+                return
+            self.count(record, f"CustomerFact.{fact['fact']}", outcome)
+            return
         name = short_name(decoded.record)
         self.count(record, name, self.event(batch, key, kind, name, decoded.value, record))
 

@@ -53,6 +53,7 @@ from schemas.catalogue import (
     CART_EVENTS,
     CONSENT_EVENTS,
     CUSTOMER_BY_CANONICAL,
+    CUSTOMER_FACTS,
     CUSTOMER_INTERACTIONS,
     IDENTITY_EVENTS,
     IDENTITY_LINKS,
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
 
 COMMAND = "omni.internal.IdentityCommand"
 PROFILE_COMMAND = "omni.internal.ProfileCommand"
-SOURCES = (IDENTITY_EVENTS, CUSTOMER_INTERACTIONS, CONSENT_EVENTS, CART_EVENTS)
+SOURCES = (IDENTITY_EVENTS, CUSTOMER_INTERACTIONS, CONSENT_EVENTS, CART_EVENTS, CUSTOMER_FACTS)
 
 
 def event_keys(record: str, event: dict[str, Any]) -> list[str]:

@@ -63,6 +63,7 @@ from streams.common import idempotency
 from streams.common.events import event_id_text, short_name, to_millis
 from streams.common.outcome import Rejected
 from streams.exceptions import UnsupportedEvent
+from streams.facts import FactPublisher, attributable, fact_record
 from streams.orders import model, rules, saga, tables, views
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class Batch:
     movements: list[saga.Movement] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
     latest_at: dict[str, int] = field(default_factory=dict)
+    causes: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def invalid(record_name: str, event: Mapping[str, Any]) -> str | None:
@@ -117,6 +119,7 @@ class OrdersProcessor:
             self.movements_name, key_serializer="raw", value_serializer="raw"
         )
         self.views = app.topic(self.views_name, key_serializer="raw", value_serializer="raw")
+        self.facts = FactPublisher(app, runtime)
 
     async def run(self, stream: StreamT[Any]) -> None:
         streams = self.runtime.settings.streams
@@ -179,6 +182,7 @@ class OrdersProcessor:
         batch.states[order_id] = tables.OrderState(outcome.state, state.seen, planned.holds)
         batch.movements.extend(planned.movements)
         self.changed(batch, order_id, at)
+        batch.causes[order_id] = event["envelope"]
         self.count(record, name, "applied")
 
     async def on_reply(
@@ -237,6 +241,27 @@ class OrdersProcessor:
             metrics.views.labels("orders").inc()
             lag_s = max(time.time() - batch.latest_at[order_id] / 1000, 0.0)
             metrics.latency.labels("orders").observe(lag_s)
+            await self.tell_customer(order, batch.causes.get(order_id))
+
+    async def tell_customer(self, order: model.Order, cause: Mapping[str, Any] | None) -> None:
+        """The order's summary, for the context of whoever the causing event names."""
+        cause = cause or {}
+        identifiers = attributable(cause.get("identifiers"))
+        if identifiers is None and order.customer_id:
+            identifiers = {"customer_id": order.customer_id}
+        if identifiers is None:
+            return
+        state = {"summary": model.summary(order), "net_minor": model.net_value(order)}
+        record = fact_record(
+            "order_summary",
+            order.order_id,
+            order.version,
+            identifiers,
+            str(cause.get("channel") or "unknown"),
+            order.updated_at,
+            state,
+        )
+        await self.facts.publish(record)
 
     def count(self, record: RawRecord, name: str, outcome: str) -> None:
         self.runtime.metrics.events.labels(record.topic, short_name(name), outcome).inc()
