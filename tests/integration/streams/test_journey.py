@@ -22,7 +22,7 @@ import pytest
 
 from schemas.catalogue import CART_VIEW
 from tests.integration.streams.test_customers import event, ids, make_sender
-from tests.integration.streams.test_customers import worker as worker  # noqa: F401 (fixture)
+from tests.integration.streams.test_customers import worker as worker
 from tests.integration.streams.workers import WorkerProcess
 from tests.integration.support import ContractEnv, consume_all
 
@@ -44,7 +44,7 @@ def get(worker: WorkerProcess, path: str) -> dict[str, Any] | None:
     return answer.json() if answer.status_code == 200 else None
 
 
-def test_the_journey(contract_env: ContractEnv, worker: WorkerProcess) -> None:  # noqa: F811
+def test_the_journey(contract_env: ContractEnv, worker: WorkerProcess) -> None:
     send = make_sender(contract_env)
     tag = uuid.uuid4().hex[:8]
     anon, customer, phone = f"anon-{tag}", f"C-{tag}", f"{tag}" * 8
@@ -103,12 +103,14 @@ def test_the_journey(contract_env: ContractEnv, worker: WorkerProcess) -> None: 
     )
     # 3. the cart under the customer id, through the API and on the view topic
     cart = eventually(lambda: get(worker, f"/v1/carts/{customer}"))
-    assert cart is not None and [line["sku"] for line in cart["items"]] == [sku]
+    assert cart is not None
+    assert [line["sku"] for line in cart["items"]] == [sku]
     views = consume_all(contract_env.consumer(CART_VIEW.physical(contract_env.prefix)), 99, 15)
     assert any(m.key() == customer.encode() and m.value() is not None for m in views)
     # 4. the store shows it available
     level = eventually(lambda: get(worker, f"/v1/stock/{sku}/{store}"))
-    assert level is not None and level["available"] == 3
+    assert level is not None
+    assert level["available"] == 3
 
     # 5. a pickup-in-store order reserves it
     line = {"line_id": "1", "sku": sku, "quantity": 1, "unit_price_minor": 4999}
@@ -131,7 +133,8 @@ def test_the_journey(contract_env: ContractEnv, worker: WorkerProcess) -> None: 
     reserved = eventually(
         lambda: (lv := get(worker, f"/v1/stock/{sku}/{store}")) and lv["reserved"] == 1 and lv
     )
-    assert reserved and (reserved["on_hand"], reserved["available"]) == (3, 2)
+    assert reserved
+    assert (reserved["on_hand"], reserved["available"]) == (3, 2)
 
     # 6. pickup decrements on hand and releases the reservation
     send(
@@ -149,7 +152,8 @@ def test_the_journey(contract_env: ContractEnv, worker: WorkerProcess) -> None: 
     picked = eventually(
         lambda: (lv := get(worker, f"/v1/stock/{sku}/{store}")) and lv["on_hand"] == 2 and lv
     )
-    assert picked and (picked["reserved"], picked["available"]) == (0, 2)
+    assert picked
+    assert (picked["reserved"], picked["available"]) == (0, 2)
 
     # 7. a chat that only knows the phone
     chat = "The zip on the jacket I picked up is broken"
