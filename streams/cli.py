@@ -32,4 +32,7 @@ def worker(
         updates["web_port"] = web_port
     settings = settings.model_copy(update={"streams": settings.streams.model_copy(update=updates)})
     app = create_app(settings)
-    Worker(app, loglevel=loglevel, redirect_stdouts=False).execute_from_commandline()
+    runner = Worker(app, loglevel=loglevel, redirect_stdouts=False)
+    # Faust's start-up spinner leaves the root logger at DEBUG (~2% of a busy worker).
+    runner.spinner = None
+    runner.execute_from_commandline()

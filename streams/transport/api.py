@@ -1,0 +1,85 @@
+"""Wiring an app and an agent to the batching driver.
+
+    register()                              make ``omnibatch://`` known to Faust
+    app = faust.App(..., broker="omnibatch://host:9092")
+    movements = batch_topic(app, "omni.inventory.movements")
+
+    @app.agent(movements)
+    async def fold(stream):
+        async for batch in batches(stream):
+            for record in batch:            # RawRecord: key, value, offset, ...
+                ...                          # decode, apply pure rules
+            table[key] = value               # each touched key once, per batch
+
+Inside the loop body the batch's event is Faust's current event, so table reads
+and writes go to the batch's partition exactly as for a per-record agent.
+
+App settings that matter with batches: ``stream_buffer_maxsize`` counts
+batches now (keep it small, e.g. 16: it bounds memory and what a crash makes
+a worker redo), ``broker_max_poll_records`` caps a batch (``None``: whatever
+one fetch returned), and ``producer_linger`` > 0 lets the changelog and output
+records of a batch share produce requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from faust.transport.drivers import TRANSPORTS
+from faust.types import AppT, StreamT, TopicT
+
+from streams.transport.batch import BatchMessage, BatchSchema, RecordBatch
+from streams.transport.driver import BATCH_SCHEME, Transport
+from streams.transport.exceptions import NotABatch, WrongTransport
+
+DRIVER_PATH = f"{Transport.__module__}:{Transport.__qualname__}"
+
+
+def register() -> None:
+    """Add the ``omnibatch`` scheme to Faust's transport registry (idempotent).
+
+    This is the programmatic twin of an entry point in the ``faust.transports``
+    namespace; either way ``faust.App(broker="omnibatch://...")`` then picks the
+    driver. Call it before the app's transport is first used (e.g. at import
+    of the app module); :func:`batch_topic` calls it too.
+    """
+    TRANSPORTS[BATCH_SCHEME] = DRIVER_PATH
+
+
+def batch_topic(app: AppT, name: str, **options: Any) -> TopicT:
+    """Declare ``name`` as a batch topic of ``app`` and return its Faust topic.
+
+    Only topics declared here are batched; every other topic of the app keeps
+    Faust's per-record path. ``options`` go to ``app.topic`` (partitions,
+    retention, ...), except the schema, which must be the batch schema.
+    """
+    register()
+    transport = app.transport
+    if not isinstance(transport, Transport):
+        raise WrongTransport(
+            f"batch topic {name!r} needs the app's broker to be {BATCH_SCHEME}://, "
+            f"got {type(transport).__module__}.{type(transport).__qualname__}"
+        )
+    transport.batch_topics.add(name)
+    return app.topic(name, schema=BatchSchema(), **options)
+
+
+async def batches(stream: StreamT[Any]) -> AsyncIterator[RecordBatch]:
+    """The batches of a stream, each committable only once the loop body finished it.
+
+    Faust acks an event when the agent asks for the next one, and also when the
+    agent body raised. A batch marked ``done`` here was followed by a request
+    for the next batch, which proves the body returned: a batch whose body
+    raised, broke out of the loop or was cancelled stays unsettled, commits
+    stop before it and it is processed again after a restart. (Iterating
+    ``stream.events()`` directly works too, with Faust's plain semantics: a
+    batch whose body raised is acked and committed like any event.)
+    """
+    async for event in stream.events():
+        message = event.message
+        if not isinstance(message, BatchMessage):
+            raise NotABatch(f"{message.tp} offset {message.offset} is not a batch")
+        message.claimed = True
+        yield message.batch
+        message.done = True

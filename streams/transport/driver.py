@@ -1,0 +1,153 @@
+"""The ``omnibatch://`` driver: Faust's aiokafka driver, one message per fetched run.
+
+Faust spends ~140 µs of dispatch on every message (conductor, stream queue,
+Event, ack bookkeeping). This driver keeps all of Faust (group membership,
+partition assignment, tables, changelogs, recovery, commits, the web server)
+and changes one thing: for topics declared with :func:`streams.transport.batch_topic`,
+the records that one fetch returned for one topic-partition become ONE Faust
+message, so the dispatch cost is paid per batch.
+
+Why this is safe
+----------------
+* **Ordering and partitioning.** A batch holds records of one partition in
+  offset order; the Faust message has that partition, so a table written while
+  the batch's event is current writes to the same partition's store and
+  changelog partition, as with per-record events (tables stay co-partitioned).
+* **Commits (at-least-once per batch).** The message's offset is the batch's
+  last record, so Faust commits ``last + 1`` only after the agent acked the
+  whole batch. Which offsets may be committed is decided by a
+  :class:`~streams.transport.ledger.Ledger` rather than Faust's gap tree (see
+  its docstring for why): a commit never passes a batch that is not settled,
+  and holes between batches belong to the later batch, so nothing is skipped.
+* **Crashes.** What was not committed is fetched again: after ``kill -9`` a
+  worker redoes exactly the batches it finished since its last commit (about
+  ``broker_commit_interval`` of work) plus the one in flight. Effects are made
+  idempotent by event ids, as for any at-least-once Faust agent.
+* **Rebalances and seeks.** Revoked partitions and older generations are
+  dropped from the ledger (Faust skips their messages); a batch fetched again
+  after a seek back only repeats listed offsets and never moves the commit.
+
+Topics not declared as batch topics (changelogs during recovery, repartition
+topics, ordinary agents) take Faust's normal per-record path unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP, ConsumerT, TransportT
+from faust.types.transports import ConsumerCallback
+from faust.types.tuples import ConsumerMessage, Message
+
+from streams.transport.batch import BatchMessage, RawRecord, RecordBatch
+from streams.transport.ledger import Ledger
+
+BATCH_SCHEME = "omnibatch"
+
+RecordMap = Mapping[TP, list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The records of one partition from one fetch, standing in for one record."""
+
+    records: Sequence[RawRecord]
+
+
+class Consumer(faust_aiokafka.Consumer):
+    """aiokafka consumer that delivers batch topics as one message per partition per fetch."""
+
+    def __init__(
+        self, transport: TransportT, callback: ConsumerCallback, *args: Any, **kwargs: Any
+    ) -> None:
+        self._ledger = Ledger()
+        super().__init__(transport, self._listing(callback), *args, **kwargs)
+
+    @property
+    def batch_topics(self) -> set[str]:
+        transport = self.transport
+        return transport.batch_topics if isinstance(transport, Transport) else set()
+
+    def _listing(self, deliver: ConsumerCallback) -> ConsumerCallback:
+        """Wrap the conductor's callback: list a batch in the ledger as it is handed over.
+
+        Listing happens here rather than when the message is built because
+        ``_drain_messages`` drops messages below its read offset (after a seek)
+        without calling back; a dropped batch listed at build time would never
+        settle and would stop commits on its partition for good.
+        """
+        register = self._ledger.register
+
+        async def on_message(message: Message) -> None:
+            if type(message) is BatchMessage:
+                register(message.tp, message, message.generation_id)
+            await deliver(message)
+
+        return on_message
+
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
+        records: RecordMap = await super()._getmany(active_partitions, timeout)
+        topics = self.batch_topics
+        if not topics or not records:
+            return records
+        return {
+            tp: [_Run(run)] if run and tp.topic in topics else run for tp, run in records.items()
+        }
+
+    def _to_message(self, tp: TP, record: Any) -> ConsumerMessage:
+        if type(record) is not _Run:
+            return super()._to_message(tp, record)
+        batch = RecordBatch(tp, record.records)
+        return BatchMessage(batch, self.app.consumer_generation_id)
+
+    def ack(self, message: Message) -> bool:
+        """Flag acks of batches that were skipped, not processed, before Faust records them.
+
+        Faust's pure-Python stream iterator acks a message it drops because the
+        flow stopped (rebalance, shutdown) or the generation changed. Its Cython
+        iterator does not call this method at all; it acks only what it
+        delivered, so nothing needs flagging there.
+        """
+        if isinstance(message, BatchMessage) and not message.acked and not self._flowing(message):
+            message.skipped = True
+        return bool(super().ack(message))
+
+    def _flowing(self, message: Message) -> bool:
+        app = self.app
+        active = bool(app.flow_control.is_active())
+        return active and message.generation_id == app.consumer_generation_id
+
+    def _new_offset(self, tp: TP) -> int | None:
+        if tp.topic not in self.batch_topics:
+            return super()._new_offset(tp)
+        # Faust's per-offset lists only ever hold last offsets of batches here:
+        # keep them from growing; the ledger decides.
+        self._acked[tp].clear()
+        self._acked_index[tp].clear()
+        return self._ledger.advance(tp)
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        # Every batch looks like a gap to ``_drain_messages``; the ledger owns those offsets.
+        if tp.topic not in self.batch_topics:
+            await super()._add_gap(tp, offset_from, offset_to)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._ledger.forget(revoked)
+        await super().on_partitions_revoked(revoked)
+
+
+class Transport(faust_aiokafka.Transport):
+    """Faust's aiokafka transport with the batching consumer; the producer is unchanged.
+
+    ``batch_topics`` is per app (each app builds its own transport from its
+    broker URL), filled by :func:`streams.transport.batch_topic`.
+    """
+
+    Consumer: ClassVar[type[ConsumerT]] = Consumer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_topics: set[str] = set()

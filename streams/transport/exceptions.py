@@ -1,0 +1,28 @@
+"""Errors of the batching transport.
+
+    OmniError                   root of every error the backbone raises on purpose
+    └── StreamsError            the stream processors
+        └── TransportError      the batching transport (wiring mistakes, never data)
+            ├── WrongTransport  a batch topic on an app whose broker is not ``omnibatch://``
+            └── NotABatch       an event handed to the batch API that carries no batch
+
+Both are programming errors: they are raised loudly and never turned into a
+skipped record, because a silently unbatched topic would decode Python objects
+as bytes (or the other way round) and commit past them.
+"""
+
+from __future__ import annotations
+
+from streams.exceptions import StreamsError
+
+
+class TransportError(StreamsError):
+    """Root of the batching transport's errors."""
+
+
+class WrongTransport(TransportError):
+    """A batch topic was declared on an app that does not use the batching driver."""
+
+
+class NotABatch(TransportError, TypeError):
+    """An event (or message) reached the batch API without a ``RecordBatch`` in it."""
