@@ -62,10 +62,16 @@ def split_header(data: bytes | None) -> tuple[int, memoryview]:
     return schema_id, memoryview(data)[HEADER_SIZE:]
 
 
-def topic_record_strategy(ctx: SerializationContext | None, record_name: str | None) -> str:
-    """TopicRecordNameStrategy, the subject naming our catalogue relies on."""
+def topic_record_strategy(ctx: SerializationContext | None, record_name: str | None) -> str | None:
+    """TopicRecordNameStrategy, the subject naming our catalogue relies on.
+
+    ``None`` until the record name is known: a deserializer asks once before it
+    has read the writer schema. Passing this strategy also keeps
+    confluent-kafka from looking subjects up through Confluent's associations
+    API, which other registries do not serve.
+    """
     if ctx is None or record_name is None:
-        raise RegistryError("subject needs a topic and a record name")
+        return None
     return subject_for(ctx.topic, record_name)
 
 
@@ -197,7 +203,9 @@ class RegistrySerde:
         self._client = client
         self._schema_set = schema_set
         self._serializers: dict[str, AvroSerializer] = {}
-        self._deserializer = AvroDeserializer(client)
+        self._deserializer = AvroDeserializer(
+            client, conf={"subject.name.strategy": topic_record_strategy}
+        )
 
     def serialize(self, topic: str, record: str, value: dict[str, Any]) -> bytes:
         serializer = self._serializers.get(record)

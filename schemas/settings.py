@@ -89,10 +89,11 @@ class RegistrySettings(BaseModel):
     basic_auth_user: str | None = None
     basic_auth_password: SecretStr | None = None
     compatibility: str = "FULL_TRANSITIVE"
+    request_timeout_s: int = Field(default=10, description="no registry call may hang longer")
 
     def as_client_dict(self) -> dict[str, Any]:
         """Configuration for ``confluent_kafka.schema_registry.SchemaRegistryClient``."""
-        conf: dict[str, Any] = {"url": self.url}
+        conf: dict[str, Any] = {"url": self.url, "timeout": self.request_timeout_s}
         if self.basic_auth_user and self.basic_auth_password is not None:
             secret = self.basic_auth_password.get_secret_value()
             conf["basic.auth.user.info"] = f"{self.basic_auth_user}:{secret}"

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import SERVICE_CASES
 from schemas.exceptions import CatalogueError, DecodeError
-from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.batching import RawRecord, current, raw
 from streams.cases import model, rules, tables, views
 from streams.common import idempotency
 from streams.common.events import short_name
 from streams.common.outcome import Rejected
 from streams.facts import FactPublisher, attributable, fact_record
+from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
+    from faust.types import EventT
 
     from streams.app import Runtime
 
@@ -40,7 +41,7 @@ class Batch:
     causes: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-class CasesProcessor:
+class CasesProcessor(BatchProcessor):
     """Applies batches of case events; one instance per app."""
 
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
@@ -54,12 +55,6 @@ class CasesProcessor:
         )
         self.table = tables.cases_table(app, runtime, partitions)
         self.facts = FactPublisher(app, runtime)
-
-    async def run(self, stream: StreamT[Any]) -> None:
-        streams = self.runtime.settings.streams
-        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
-            for group in by_partition(events).values():
-                await self.apply_partition(group)
 
     async def apply_partition(self, events: list[EventT[Any]]) -> None:
         batch = Batch()
@@ -122,18 +117,6 @@ class CasesProcessor:
     def load(self, key: str) -> tables.CaseState:
         data = self.table.get(key.encode())
         return tables.decode(data) if data is not None else tables.CaseState(None)
-
-    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
-        self.runtime.metrics.events.labels(record.topic, "unknown", "dead_letter").inc()
-        await self.runtime.dead_letters.send(
-            key=record.key,
-            value=record.value,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            error=error,
-        )
 
 
 def install(app: faust.App, runtime: Runtime) -> None:

@@ -29,7 +29,7 @@ import orjson
 
 from schemas.catalogue import CART_VIEW, CUSTOMER_BY_CANONICAL, CUSTOMER_CONTEXT_VIEW
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.batching import RawRecord, current, raw
 from streams.carts import agents as cart_side
 from streams.carts import model as cart_model
 from streams.carts import rules as cart_rules
@@ -39,10 +39,11 @@ from streams.common.events import event_id_text, meta, short_name, to_millis
 from streams.common.outcome import Applied, Rejected
 from streams.context import model, rules, tables, views
 from streams.identity.tables import CANONICAL_KIND_HEADER
+from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
+    from faust.types import EventT
 
     from streams.app import Runtime
 
@@ -63,7 +64,7 @@ class Batch:
     latest_at: int = 0
 
 
-class ProfileProcessor:
+class ProfileProcessor(BatchProcessor):
     """Applies batches of re-keyed events and profile commands; one instance per app."""
 
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
@@ -81,12 +82,6 @@ class ProfileProcessor:
             name: app.topic(name, key_serializer="raw", value_serializer="raw")
             for name in (self.topic_name, self.context_view, self.cart_view)
         }
-
-    async def run(self, stream: StreamT[Any]) -> None:
-        streams = self.runtime.settings.streams
-        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
-            for group in by_partition(events).values():
-                await self.apply_partition(group)
 
     async def apply_partition(self, events: list[EventT[Any]]) -> None:
         batch = Batch()
@@ -294,21 +289,6 @@ class ProfileProcessor:
         if batch.latest_at and (batch.changed or batch.changed_carts):
             lag_s = max(time.time() - batch.latest_at / 1000, 0.0)
             metrics.latency.labels("customer-context").observe(lag_s)
-
-    def count(self, record: RawRecord, name: str, outcome: str) -> None:
-        self.runtime.metrics.events.labels(record.topic, name, outcome).inc()
-
-    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
-        self.count(record, "unknown", "dead_letter")
-        await self.runtime.dead_letters.send(
-            key=record.key,
-            value=record.value,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            error=error,
-        )
 
 
 def ship(state: tables.ProfileState, cart: cart_model.Cart | None) -> str:

@@ -59,15 +59,16 @@ from schemas.catalogue import (
     IDENTITY_LINKS,
 )
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.batching import RawRecord, current, raw
 from streams.common import idempotency
 from streams.common.events import meta, short_name, to_millis
 from streams.common.identifiers import identity_keys, parse_key
 from streams.identity import tables, views
+from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
+    from faust.types import EventT
 
     from streams.app import Runtime
 
@@ -87,7 +88,7 @@ def event_keys(record: str, event: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-class Resolver:
+class Resolver(BatchProcessor):
     """Stage 1: one instance per app; see the module docstring for the protocol."""
 
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
@@ -107,12 +108,6 @@ class Resolver:
             self.profiles_topic_name, key_serializer="raw", value_serializer="raw"
         )
         self.table = tables.links_table(app, runtime, partitions)
-
-    async def run(self, stream: StreamT[Any]) -> None:
-        streams = self.runtime.settings.streams
-        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
-            for group in by_partition(events).values():
-                await self.apply_partition(group)
 
     async def apply_partition(self, events: list[EventT[Any]]) -> None:
         work = tables.Work(self.load)
@@ -193,21 +188,6 @@ class Resolver:
                 else encoder.encode(self.profiles_topic_name, PROFILE_COMMAND, body)
             )
             await self.profiles_out.send(key=key.encode(), value=data, headers=headers)
-
-    def count(self, record: RawRecord, name: str, outcome: str) -> None:
-        self.runtime.metrics.events.labels(record.topic, name, outcome).inc()
-
-    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
-        self.count(record, "unknown", "dead_letter")
-        await self.runtime.dead_letters.send(
-            key=record.key,
-            value=record.value,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            error=error,
-        )
 
 
 def install(app: faust.App, runtime: Runtime) -> None:

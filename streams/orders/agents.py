@@ -58,17 +58,18 @@ from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import ORDER_EVENTS, ORDER_VIEW, STOCK_MOVEMENTS, STOCK_RESERVATIONS
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.batching import RawRecord, current, raw
 from streams.common import idempotency
 from streams.common.events import event_id_text, short_name, to_millis
 from streams.common.outcome import Rejected
 from streams.exceptions import UnsupportedEvent
 from streams.facts import FactPublisher, attributable, fact_record
 from streams.orders import model, rules, saga, tables, views
+from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
+    from faust.types import EventT
 
     from streams.app import Runtime
 
@@ -98,7 +99,7 @@ def invalid(record_name: str, event: Mapping[str, Any]) -> str | None:
     return "bad_quantity" if not lines or any(line["quantity"] <= 0 for line in lines) else None
 
 
-class OrdersProcessor:
+class OrdersProcessor(BatchProcessor):
     """Applies batches of order events and stock answers; one instance per app."""
 
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
@@ -120,12 +121,6 @@ class OrdersProcessor:
         )
         self.views = app.topic(self.views_name, key_serializer="raw", value_serializer="raw")
         self.facts = FactPublisher(app, runtime)
-
-    async def run(self, stream: StreamT[Any]) -> None:
-        streams = self.runtime.settings.streams
-        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
-            for group in by_partition(events).values():
-                await self.apply_partition(group)
 
     async def apply_partition(self, events: list[EventT[Any]]) -> None:
         batch = Batch()
@@ -262,21 +257,6 @@ class OrdersProcessor:
             state,
         )
         await self.facts.publish(record)
-
-    def count(self, record: RawRecord, name: str, outcome: str) -> None:
-        self.runtime.metrics.events.labels(record.topic, short_name(name), outcome).inc()
-
-    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
-        self.runtime.metrics.events.labels(record.topic, "unknown", "dead_letter").inc()
-        await self.runtime.dead_letters.send(
-            key=record.key,
-            value=record.value,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            error=error,
-        )
 
 
 def install(app: faust.App, runtime: Runtime) -> None:

@@ -30,15 +30,16 @@ from schemas.catalogue import (
     STOCK_TOTAL_VIEW,
 )
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, batches, by_partition, current, raw
+from streams.batching import RawRecord, current, raw
 from streams.common import idempotency
 from streams.common.events import event_id_text, to_millis
 from streams.common.outcome import Rejected
+from streams.processor import BatchProcessor
 from streams.stock import model, rules, tables, views
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT, StreamT
+    from faust.types import EventT
 
     from streams.app import Runtime
 
@@ -88,7 +89,7 @@ class Batch:
     replies: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
-class StockProcessor:
+class StockProcessor(BatchProcessor):
     """Applies batches of movements; one instance per app."""
 
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
@@ -113,12 +114,6 @@ class StockProcessor:
         self.producer_topic_replies = app.topic(
             self.replies_topic, key_serializer="raw", value_serializer="raw"
         )
-
-    async def run(self, stream: StreamT[Any]) -> None:
-        streams = self.runtime.settings.streams
-        async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
-            for group in by_partition(events).values():
-                await self.apply_partition(group)
 
     async def apply_partition(self, events: list[EventT[Any]]) -> None:
         batch = Batch()
@@ -198,18 +193,6 @@ class StockProcessor:
             self.runtime.metrics.views.labels("stock-totals").inc()
             lag_s = max(time.time() - batch.latest_at[sku] / 1000, 0.0)
             self.runtime.metrics.latency.labels("stock-levels").observe(lag_s)
-
-    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
-        self.runtime.metrics.events.labels(record.topic, "unknown", "dead_letter").inc()
-        await self.runtime.dead_letters.send(
-            key=record.key,
-            value=record.value,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            error=error,
-        )
 
 
 def install(app: faust.App, runtime: Runtime) -> None:

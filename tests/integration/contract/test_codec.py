@@ -73,9 +73,10 @@ def test_fast_encoder_is_read_by_plain_avro_deserializer(contract_env: ContractE
     topic = topic_for_record(record).physical(contract_env.prefix)
     value = sample(record, 3)
     data = FastEncoder(contract_env.client, contract_env.schema_set).encode(topic, record, value)
-    read = AvroDeserializer(contract_env.client)(
-        data, SerializationContext(topic, MessageField.VALUE)
+    deserializer = AvroDeserializer(
+        contract_env.client, conf={"subject.name.strategy": topic_record_strategy}
     )
+    read = deserializer(data, SerializationContext(topic, MessageField.VALUE))
     assert from_avro(record, read) == from_avro(record, value)
 
 
