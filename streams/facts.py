@@ -102,3 +102,23 @@ class FactPublisher:
         value = self.runtime.encoder.encode(self.topic_name, RECORD, record)
         await self.topic.send(key=key.encode(), value=value)
         return True
+
+    async def tell(
+        self,
+        fact: str,
+        entity: Any,
+        entity_id: str,
+        cause: Mapping[str, Any] | None,
+        state: Mapping[str, Any],
+        fallback: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Publish ``entity``'s change for whoever the causing envelope (or ``fallback``) names."""
+        cause = cause or {}
+        identifiers = attributable(cause.get("identifiers")) or attributable(fallback)
+        if identifiers is None:
+            return False
+        channel = str(cause.get("channel") or "unknown")
+        record = fact_record(
+            fact, entity_id, entity.version, identifiers, channel, entity.updated_at, state
+        )
+        return await self.publish(record)

@@ -21,7 +21,7 @@ from streams.cases import model, rules, tables, views
 from streams.common import idempotency
 from streams.common.events import short_name
 from streams.common.outcome import Rejected
-from streams.facts import FactPublisher, attributable, fact_record
+from streams.facts import FactPublisher
 from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
@@ -70,20 +70,8 @@ class CasesProcessor(BatchProcessor):
 
     async def tell_customer(self, case: model.Case, cause: Mapping[str, Any]) -> None:
         """The case's summary, for the context of whoever the causing event names."""
-        identifiers = attributable(cause.get("identifiers"))
-        if identifiers is None:
-            return
         state = {"summary": model.summary(case), "csat": case.csat_score}
-        record = fact_record(
-            "case_summary",
-            case.case_id,
-            case.version,
-            identifiers,
-            str(cause.get("channel") or "unknown"),
-            case.updated_at,
-            state,
-        )
-        await self.facts.publish(record)
+        await self.facts.tell("case_summary", case, case.case_id, cause, state)
 
     async def apply_one(self, record: RawRecord, batch: Batch) -> None:
         try:

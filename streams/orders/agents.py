@@ -63,7 +63,7 @@ from streams.common import idempotency
 from streams.common.events import event_id_text, short_name, to_millis
 from streams.common.outcome import Rejected
 from streams.exceptions import UnsupportedEvent
-from streams.facts import FactPublisher, attributable, fact_record
+from streams.facts import FactPublisher
 from streams.orders import model, rules, saga, tables, views
 from streams.processor import BatchProcessor
 
@@ -240,23 +240,9 @@ class OrdersProcessor(BatchProcessor):
 
     async def tell_customer(self, order: model.Order, cause: Mapping[str, Any] | None) -> None:
         """The order's summary, for the context of whoever the causing event names."""
-        cause = cause or {}
-        identifiers = attributable(cause.get("identifiers"))
-        if identifiers is None and order.customer_id:
-            identifiers = {"customer_id": order.customer_id}
-        if identifiers is None:
-            return
         state = {"summary": model.summary(order), "net_minor": model.net_value(order)}
-        record = fact_record(
-            "order_summary",
-            order.order_id,
-            order.version,
-            identifiers,
-            str(cause.get("channel") or "unknown"),
-            order.updated_at,
-            state,
-        )
-        await self.facts.publish(record)
+        fallback = {"customer_id": order.customer_id}
+        await self.facts.tell("order_summary", order, order.order_id, cause, state, fallback)
 
 
 def install(app: faust.App, runtime: Runtime) -> None:

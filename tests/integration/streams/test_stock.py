@@ -147,7 +147,7 @@ def test_bad_records_go_to_the_dead_letter_topic_and_neighbours_are_processed(
     good = encoder.encode(topic, RECORD, movement(11, sku, "STORE-9", "received", 7))
     negative = encoder.encode(topic, RECORD, movement(12, sku, "STORE-9", "received", -5))
     after = encoder.encode(topic, RECORD, movement(13, sku, "STORE-9", "sold", 2))
-    corrupt = b"\x00\x00\x00\x00\x01garbage"
+    corrupt = b"\x00\x7f\xff\xff\xf0garbage"  # a schema id nobody registered
     wrong_magic = b"\x07" + good[1:]
     producer = contract_env.producer()
     for value in (good, corrupt, negative, wrong_magic, after):
@@ -168,10 +168,7 @@ def test_bad_records_go_to_the_dead_letter_topic_and_neighbours_are_processed(
         assert headers["omni.error.message"]
         assert headers["omni.processor"]
     reasons = {dict(m.headers())["omni.error.reason"].decode() for m in letters}
-    assert (
-        reasons == {"unknown_schema_id", "invalid:bad_quantity", "bad_magic_byte"}
-        or "invalid:bad_quantity" in reasons
-    )
+    assert reasons == {"unknown_schema_id", "invalid:bad_quantity", "bad_magic_byte"}
 
     levels = latest_by_key(
         contract_env, STOCK_LEVEL_VIEW.physical(contract_env.prefix), {f"{sku}@STORE-9"}
