@@ -133,6 +133,44 @@ class StreamsSettings(BaseModel):
     )
 
 
+# --- connectors (issue 4): each class is owned by its connector package -------------------
+
+
+class CollectorSettings(BaseModel):
+    """The Segment-compatible web and app collector (``connectors.collector``)."""
+
+
+class PosSettings(BaseModel):
+    """The store/POS connector (``connectors.pos``)."""
+
+
+class ServiceDeskSettings(BaseModel):
+    """The service-desk webhook connector (``connectors.servicedesk``)."""
+
+
+class InventorySettings(BaseModel):
+    """The ERP inventory feed (``connectors.inventory``)."""
+
+
+class WebhookSinkSettings(BaseModel):
+    """The webhook sink that POSTs view changes to channels (``connectors.webhook_sink``)."""
+
+
+class PostgresSinkSettings(BaseModel):
+    """The PostgreSQL sink of the views (``connectors.postgres_sink``)."""
+
+
+class ConnectorsSettings(BaseModel):
+    """Every connector's settings, one sub-tree each (``OMNI_CONNECTORS__<NAME>__...``)."""
+
+    collector: CollectorSettings = CollectorSettings()
+    pos: PosSettings = PosSettings()
+    service_desk: ServiceDeskSettings = ServiceDeskSettings()
+    inventory: InventorySettings = InventorySettings()
+    webhook_sink: WebhookSinkSettings = WebhookSinkSettings()
+    postgres_sink: PostgresSinkSettings = PostgresSinkSettings()
+
+
 class Settings(BaseSettings):
     """The root settings object built once per process."""
 
@@ -154,6 +192,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     local: LocalRuntimeSettings = LocalRuntimeSettings()
     streams: StreamsSettings = StreamsSettings()
+    connectors: ConnectorsSettings = ConnectorsSettings()
 
     def model_post_init(self, __context: Any) -> None:
         if self.bootstrap_servers:
