@@ -9,7 +9,7 @@ build an isolated settings object per test and keeps secrets in one place.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +38,12 @@ class LocalRuntimeSettings(BaseModel):
         description="a JDK >= 21 for the registry; found under /usr/lib/jvm when unset",
     )
     start_timeout_s: float = 60.0
+    postgres_port: int = Field(default=55432, description="local PostgreSQL, loopback only")
+    postgres_user: str = "omni"
+    postgres_database: str = "omni"
+    postgres_bin_dir: Path | None = Field(
+        default=None, description="PostgreSQL server binaries; newest Debian one when unset"
+    )
 
 
 class KafkaSettings(BaseModel):
@@ -127,6 +133,17 @@ class StreamsSettings(BaseModel):
     producer_linger_ms: int = 5
     batch_max_records: int = 1000
     batch_max_wait_s: float = 0.05
+    batching: Literal["transport", "take"] = Field(
+        default="transport",
+        description="transport: one Faust event per fetched partition run (omnibatch://); "
+        "take: Faust's per-record events grouped with take_events",
+    )
+    fetch_max_bytes: int = Field(
+        default=4 * 1024 * 1024, description="per partition fetch, hence the batch size"
+    )
+    stream_buffer_batches: int = Field(
+        default=8, description="batches buffered per partition (bounds memory and redo)"
+    )
     standby_replicas: int = 1
     table_partitions: int | None = Field(
         default=None, description="defaults to the source topic's partition count"
@@ -137,7 +154,38 @@ class StreamsSettings(BaseModel):
 
 
 class CollectorSettings(BaseModel):
-    """The Segment-compatible web and app collector (``connectors.collector``)."""
+    """The Segment-compatible web and app collector (``connectors.collector``).
+
+    ``write_keys`` is a JSON list in the environment, e.g.
+    ``OMNI_CONNECTORS__COLLECTOR__WRITE_KEYS='[{"key": "...", "source": "web-shop",
+    "channel": "web"}]'``: the write key an SDK sends decides the envelope's
+    source and channel.
+    """
+
+    class WriteKey(BaseModel):
+        """One SDK credential and what it stands for."""
+
+        key: SecretStr
+        source: str = Field(description="envelope.source, e.g. 'web-shop' or 'ios-app'")
+        channel: str = Field(default="web", description="envelope.channel: web, app, kiosk, ...")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8088, description="0 picks a free port (tests)")
+    write_keys: list[CollectorSettings.WriteKey] = Field(default_factory=list)
+    max_event_bytes: int = Field(default=32 * 1024, description="Segment's per-event limit")
+    max_batch_bytes: int = Field(default=500 * 1024, description="Segment's per-request limit")
+    max_in_flight: int = Field(
+        default=50_000, description="records produced and unacknowledged; beyond: 503"
+    )
+    retry_after_s: int = Field(default=1, description="Retry-After of a 503")
+    linger_ms: int = 5
+    delivery_timeout_s: float = Field(default=30.0, description="Kafka must acknowledge within")
+    drain_timeout_s: float = Field(default=30.0, description="SIGTERM: requests get this long")
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    default_currency: str = Field(default="EUR", description="when an event names none")
+    returns_location_id: str = Field(
+        default="online", description="OrderReturned.location_id of a refund naming no store"
+    )
 
 
 class PosSettings(BaseModel):
@@ -152,12 +200,54 @@ class InventorySettings(BaseModel):
     """The ERP inventory feed (``connectors.inventory``)."""
 
 
+class WebhookEndpointSettings(BaseModel):
+    """One channel's endpoint: where its view changes go and the secret that signs them."""
+
+    channel: str = Field(description="the channel this endpoint belongs to (labels, logs)")
+    url: str
+    secret: SecretStr = Field(description="HMAC-SHA256 key of the X-Omni-Signature header")
+    views: list[str] = Field(
+        description="view topics it subscribes to: catalogue names or short ('carts')"
+    )
+    timeout_s: float = 5.0
+
+
 class WebhookSinkSettings(BaseModel):
-    """The webhook sink that POSTs view changes to channels (``connectors.webhook_sink``)."""
+    """The webhook sink that POSTs view changes to channels (``connectors.sinks.webhook``).
+
+    ``endpoints`` comes from the environment as JSON
+    (``OMNI_CONNECTORS__WEBHOOK_SINK__ENDPOINTS='[{"channel": ..., "url": ..., ...}]'``).
+    """
+
+    group_id: str = Field(default="omni-webhook-sink", description="consumer group")
+    endpoints: list[WebhookEndpointSettings] = []
+    max_attempts: int = Field(default=6, ge=1, description="tries before the dead-letter topic")
+    backoff_initial_s: float = 0.2
+    backoff_multiplier: float = 2.0
+    backoff_max_s: float = 10.0
+    backoff_jitter: float = Field(default=0.5, ge=0, le=1, description="share of a delay drawn")
+    breaker_failure_threshold: int = Field(default=5, description="failures in a row to open")
+    breaker_reset_s: float = Field(default=15.0, description="open time before one trial call")
+    max_parallel_keys: int = Field(default=32, description="keys delivered at once")
+    batch_max_records: int = 500
+    poll_timeout_s: float = 0.5
+    metrics_port: int | None = Field(default=None, description="serve /metrics here when set")
 
 
 class PostgresSinkSettings(BaseModel):
-    """The PostgreSQL sink of the views (``connectors.postgres_sink``)."""
+    """The PostgreSQL sink of the views (``connectors.sinks.postgres``)."""
+
+    dsn: SecretStr | None = Field(
+        default=None, description="libpq URI; unset: the local server of ``omni postgres up``"
+    )
+    db_schema: str = Field(default="omni", description="PostgreSQL schema of the view tables")
+    group_id: str = Field(default="omni-postgres-sink", description="consumer group")
+    views: list[str] = Field(
+        default=[], description="view topics to keep (catalogue or short names); empty: all"
+    )
+    batch_max_records: int = Field(default=2000, description="records per transaction at most")
+    poll_timeout_s: float = 0.5
+    metrics_port: int | None = Field(default=None, description="serve /metrics here when set")
 
 
 class ConnectorsSettings(BaseModel):

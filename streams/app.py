@@ -8,7 +8,7 @@ from a ``Settings`` object, and nothing reads the environment behind our back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ from schemas.avro import SchemaSet, load_schema_set
 from schemas.codec import FastDecoder, FastEncoder
 from schemas.registry import make_client
 from schemas.settings import Settings
+from streams import transport
 from streams.dlq import DeadLetters
 from streams.metrics import Metrics
+from streams.pricing.book import PriceBook
 
 
 @dataclass
@@ -32,9 +34,15 @@ class Runtime:
     dead_letters: DeadLetters
     metrics: Metrics
     schema_set: SchemaSet
+    prices: PriceBook = field(default_factory=PriceBook)
 
     def topic_name(self, name: str) -> str:
         return f"{self.settings.topics.prefix}{name}"
+
+    @property
+    def batched(self) -> bool:
+        """Whether sources are batch topics of the ``omnibatch://`` transport."""
+        return self.settings.streams.batching == "transport"
 
     def table_options(self) -> dict[str, Any]:
         """RocksDB sized for a 2-core, small-memory worker (defaults are 2 GiB a partition)."""
@@ -50,8 +58,18 @@ class Runtime:
 def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust settings derived from ours; the one place they are translated."""
     streams = settings.streams
+    scheme = "kafka"
+    if streams.batching == "transport":
+        transport.register()
+        scheme = transport.BATCH_SCHEME
     return {
-        "broker": f"kafka://{settings.kafka.bootstrap_servers}",
+        "broker": f"{scheme}://{settings.kafka.bootstrap_servers}",
+        # With the batching transport an event is a fetched run of one partition:
+        # the fetch size sets the batch size, the buffer counts batches.
+        "consumer_max_fetch_size": streams.fetch_max_bytes,
+        "stream_buffer_maxsize": streams.stream_buffer_batches
+        if streams.batching == "transport"
+        else 4096,
         "store": "rocksdb://",
         "datadir": str(streams.data_dir / streams.worker_name),
         "web_host": streams.web_host,

@@ -27,14 +27,19 @@ from faust.types import EventT, StreamT
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """The raw Kafka record behind an event: what a dead letter must keep."""
+    """The raw Kafka record behind a Faust event: what a dead letter must keep.
+
+    Same shape as the batching transport's records (aiokafka's
+    ``ConsumerRecord``), so processors handle both delivery modes alike.
+    """
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp: float | None
+    timestamp: int  # milliseconds since the epoch
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 def raw(event: EventT[Any]) -> RawRecord:
@@ -45,7 +50,8 @@ def raw(event: EventT[Any]) -> RawRecord:
         offset=message.offset,
         key=message.key,
         value=message.value,
-        timestamp=message.timestamp,
+        timestamp=int((message.timestamp or 0) * 1000),
+        headers=tuple(message.headers or ()),  # type: ignore[arg-type]
     )
 
 
@@ -58,11 +64,12 @@ async def batches(
         yield events
 
 
-def by_partition(events: Sequence[EventT[Any]]) -> dict[int, list[EventT[Any]]]:
-    """Group a batch by source partition, keeping each partition's order."""
-    groups: dict[int, list[EventT[Any]]] = defaultdict(list)
+def by_partition(events: Sequence[EventT[Any]]) -> dict[tuple[str, int], list[EventT[Any]]]:
+    """Group a batch by source topic-partition, keeping each one's order."""
+    groups: dict[tuple[str, int], list[EventT[Any]]] = defaultdict(list)
     for event in events:
-        groups[event.message.partition].append(event)
+        message = event.message
+        groups[(message.topic, message.partition)].append(event)
     return groups
 
 

@@ -1,44 +1,135 @@
-"""What every domain's batch processor shares: the batch loop, counting, dead letters.
+"""What every domain's batch processor shares: the batch loop, the offset watermark, dead letters.
 
-A processor only says how to apply one partition's events
+A processor only says how to apply one partition's run of records
 (:meth:`BatchProcessor.apply_partition`); the loop that takes batches from the
-stream and splits them by partition, the outcome counter and the dead-letter
-hand-off are the same for all of them.
+stream, the replay guard, the outcome counter and the dead-letter hand-off are
+the same for all of them.
+
+Two delivery modes (``OMNI_STREAMS__BATCHING``):
+
+* ``transport`` (default): sources are batch topics of the ``omnibatch://``
+  driver, one Faust event per fetched run of one partition; Faust's per-record
+  dispatch is paid once per run (see :mod:`streams.transport`).
+* ``take``: plain Faust events grouped with ``take_events``, split by source
+  partition, the last event of each group made current while it is applied.
+
+The offset watermark
+--------------------
+Event ids make a redelivered event harmless, but only within the window of
+ids a key remembers (:mod:`streams.common.idempotency`). A replay of a topic
+segment (a consumer group reset, a restore of older offsets) can exceed that
+window on a hot key. So each processor also keeps, per source topic and
+partition, the last offset it applied, in its own table under a reserved key
+(same store partition and changelog partition as the state it guards).
+Records at or below it are skipped before they are decoded.
+
+Order of a run (an outbox, in effect):
+
+1. apply the rules in memory and emit everything the run causes (views,
+   commands to other processors, answers, facts, dead letters);
+2. flush the producer: all of it is acknowledged;
+3. write the touched table keys, then the watermark; flush again, because
+   Faust commits source offsets without flushing changelogs first.
+
+A crash before 3 leaves the state as it was: the run is applied again and
+its emissions repeat with the same deterministic ids (views are upserts, and
+commands and answers are dropped as duplicates downstream). A crash after 3
+finds the watermark and skips the run.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from streams.batching import RawRecord, batches, by_partition
+from streams import transport
+from streams.batching import RawRecord, batches, by_partition, current, raw
 
 if TYPE_CHECKING:
-    from faust.types import EventT, StreamT
+    from faust.types import AppT, StreamT, TopicT
+    from faust.types.tables import TableT
 
     from streams.app import Runtime
+    from streams.transport.batch import RawRecord as Record
+
+WATERMARK_PREFIX = b"\x00offset\x00"
+
+
+def watermark_key(topic: str) -> bytes:
+    """The reserved table key of ``topic``'s watermark; ids never contain NUL."""
+    return WATERMARK_PREFIX + topic.encode()
+
+
+def is_reserved(key: bytes) -> bool:
+    """Whether a table key is bookkeeping rather than domain state."""
+    return key.startswith(b"\x00")
 
 
 class BatchProcessor(abc.ABC):
-    """Base of the domain processors; ``runtime`` is set by the subclass."""
+    """Base of the domain processors; ``runtime`` and ``table`` are set by the subclass."""
 
     runtime: Runtime
+    table: TableT[Any, Any]
+    app: AppT
+
+    def source_topic(self, app: AppT, *names: str, partitions: int) -> TopicT:
+        """The agent's source: batch topics with the transport, raw topics otherwise."""
+        self.app = app
+        if self.runtime.batched:
+            return transport.batch_topic(app, *names, partitions=partitions)
+        return app.topic(
+            *names, key_serializer="raw", value_serializer="raw", partitions=partitions
+        )
 
     async def run(self, stream: StreamT[Any]) -> None:
-        """The agent body: batches, split by source partition, applied in order."""
+        """The agent body: runs of one partition, applied in offset order."""
+        if self.runtime.batched:
+            async for batch in transport.batches(stream):
+                # The batch's event is current: table reads and writes use its partition.
+                await self.apply_records(batch.records)
+            return
         streams = self.runtime.settings.streams
         async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
             for group in by_partition(events).values():
-                await self.apply_partition(group)
+                with current(group[-1]):
+                    await self.apply_records([raw(event) for event in group])
+
+    async def apply_records(self, records: Sequence[Record]) -> None:
+        """Skip what the watermark covers, apply the rest, flush, then move the watermark."""
+        topic = records[0].topic
+        mark = self.watermark(topic)
+        fresh = [record for record in records if record.offset > mark]
+        if len(fresh) < len(records):
+            skipped = len(records) - len(fresh)
+            self.runtime.metrics.events.labels(topic, "unknown", "replayed").inc(skipped)
+        if not fresh:
+            return
+        store = await self.apply_partition(fresh)
+        producer = self.app.producer
+        await producer.flush()  # every effect out before the state that says it happened
+        store()
+        self.table[watermark_key(topic)] = str(fresh[-1].offset).encode()
+        await producer.flush()  # Faust commits offsets without flushing changelogs first
+
+    def watermark(self, topic: str) -> int:
+        data = self.table.get(watermark_key(topic))
+        return int(data) if data is not None else -1
 
     @abc.abstractmethod
-    async def apply_partition(self, events: list[EventT[Any]]) -> None:
-        """Apply one partition's slice of a batch: decode, rules, write, emit."""
+    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
+        """Apply one partition's run of records: decode, rules, emit; return the table writes.
 
-    def count(self, record: RawRecord, name: str, outcome: str) -> None:
+        The writes are returned rather than done so that they happen only after
+        everything the run emitted was acknowledged (outbox order): a crash in
+        between re-applies the run, and deterministic ids make the re-emitted
+        records duplicates downstream.
+        """
+
+    def count(self, record: Record, name: str, outcome: str) -> None:
         self.runtime.metrics.events.labels(record.topic, name, outcome).inc()
 
-    async def dead_letter(self, record: RawRecord, reason: str, error: BaseException | str) -> None:
+    async def dead_letter(self, record: Record, reason: str, error: BaseException | str) -> None:
         """Hand a poison record to the dead-letter topic; the batch goes on."""
         self.count(record, "unknown", "dead_letter")
         await self.runtime.dead_letters.send(
@@ -50,3 +141,6 @@ class BatchProcessor(abc.ABC):
             reason=reason,
             error=error,
         )
+
+
+__all__ = ["BatchProcessor", "RawRecord", "is_reserved", "watermark_key"]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from streams.app import Runtime
 
-DOMAINS: tuple[str, ...] = ("stock", "orders", "cases", "identity", "context")
+DOMAINS: tuple[str, ...] = ("pricing", "stock", "orders", "cases", "identity", "context")
 
 
 def install(name: str, app: faust.App, runtime: Runtime) -> None:

@@ -3,9 +3,9 @@
 Carts are not a stage of their own: their key is the canonical customer id,
 the same key as the customer context, so the stage that owns a profile owns
 its cart too and a merge moves both in one command. These helpers keep the
-cart decisions out of the context agent. Prices: the event's own unit price
-when it has one, else the line stays unpriced (``omni.pricing.prices`` is not
-joined yet, see the module docstring of :mod:`streams.context.agents`).
+cart decisions out of the context agent. Prices come from the price book
+(:mod:`streams.pricing`), as of the event's time; the event's own unit price
+only when the book has no price for the SKU yet.
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ def new_cart(canonical_id: str, kind: str) -> model.Cart:
 
 
 def apply_event(
-    cart: model.Cart | None, canonical_id: str, kind: str, name: str, event: Mapping[str, Any]
+    cart: model.Cart | None,
+    canonical_id: str,
+    kind: str,
+    name: str,
+    event: Mapping[str, Any],
+    prices: rules.Prices = rules.NO_PRICES,
 ) -> rules.Outcome:
     """Fold a cart event into the profile's cart (created on first use)."""
-    return rules.apply(cart or new_cart(canonical_id, kind), name, event)
+    return rules.apply(cart or new_cart(canonical_id, kind), name, event, prices)
 
 
 def changed(outcome: rules.Outcome, cart: model.Cart | None) -> model.Cart | None:

@@ -45,7 +45,8 @@ def cart_key_of(event: Mapping[str, Any]) -> str | None:
 def apply(
     cart: Cart | None, record_name: str, event: Mapping[str, Any], prices: Prices = NO_PRICES
 ) -> Outcome:
-    """Fold one cart event; ``prices`` is the current price table, used when the event has none."""
+    """Fold one cart event; ``prices`` is the price table as of the event (it wins over the
+    event's own unit price, which is used only for SKUs the table does not price)."""
     if cart is None:
         key = cart_key_of(event)
         if key is None:
@@ -71,13 +72,13 @@ def apply(
 def _price_of(
     event: Mapping[str, Any], at: int, prices: Prices
 ) -> tuple[int | None, str, int | None]:
+    known = prices.get(event["sku"])
+    if known is not None:
+        price, cur, price_at = known
+        return price, cur, to_millis(price_at)
     if event.get("unit_price_minor") is not None:
         return event["unit_price_minor"], event.get("currency") or "EUR", at
-    known = prices.get(event["sku"])
-    if known is None:
-        return None, event.get("currency") or "EUR", None
-    price, cur, price_at = known
-    return price, cur, to_millis(price_at)
+    return None, event.get("currency") or "EUR", None
 
 
 def _add(cart: Cart, event: Mapping[str, Any], m: Meta, prices: Prices) -> Outcome:

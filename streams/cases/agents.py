@@ -10,13 +10,13 @@ call duration) go to the dead-letter topic and the batch goes on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import SERVICE_CASES
 from schemas.exceptions import CatalogueError, DecodeError
-from streams.batching import RawRecord, current, raw
 from streams.cases import model, rules, tables, views
 from streams.common import idempotency
 from streams.common.events import short_name
@@ -26,9 +26,9 @@ from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT
 
     from streams.app import Runtime
+    from streams.transport.batch import RawRecord as Record
 
 RECORDS = frozenset(SERVICE_CASES.records)
 
@@ -47,33 +47,33 @@ class CasesProcessor(BatchProcessor):
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
         self.runtime = runtime
         partitions = runtime.settings.topics.partitions_override or SERVICE_CASES.partitions
-        self.source = app.topic(
-            SERVICE_CASES.physical(runtime.settings.topics.prefix),
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=partitions,
+        self.source = self.source_topic(
+            app, SERVICE_CASES.physical(runtime.settings.topics.prefix), partitions=partitions
         )
         self.table = tables.cases_table(app, runtime, partitions)
         self.facts = FactPublisher(app, runtime)
 
-    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         batch = Batch()
-        for event in events:
-            await self.apply_one(raw(event), batch)
-        with current(events[-1]):
-            for case_id, state in batch.states.items():
-                self.table[case_id.encode()] = tables.encode(state)
+        for record in records:
+            await self.apply_one(record, batch)
         for case_id, cause in batch.causes.items():
             case = batch.states[case_id].case
             if case is not None:
                 await self.tell_customer(case, cause)
+        return partial(self.store, batch)
+
+    def store(self, batch: Batch) -> None:
+        """Write each touched key once; called after the batch's emissions were flushed."""
+        for case_id, state in batch.states.items():
+            self.table[case_id.encode()] = tables.encode(state)
 
     async def tell_customer(self, case: model.Case, cause: Mapping[str, Any]) -> None:
         """The case's summary, for the context of whoever the causing event names."""
         state = {"summary": model.summary(case), "csat": case.csat_score}
         await self.facts.tell("case_summary", case, case.case_id, cause, state)
 
-    async def apply_one(self, record: RawRecord, batch: Batch) -> None:
+    async def apply_one(self, record: Record, batch: Batch) -> None:
         try:
             decoded = self.runtime.decoder.decode(record.value)
         except DecodeError as exc:

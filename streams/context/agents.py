@@ -15,21 +15,22 @@ back (what was merged cannot be told apart again). Hook for orders and cases:
 ``order_summary`` / ``case_summary`` commands keyed by the customer id, with
 ``state`` = ``{"summary": OrderSummary|CaseSummary, "net_minor"|"csat": ...}``.
 
-Prices: the event's own unit price; joining ``omni.pricing.prices`` (a
-GlobalTable) is left for later.
+Prices: cart lines are priced from the worker's price book
+(:mod:`streams.pricing`) as of the event's time.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from schemas.catalogue import CART_VIEW, CUSTOMER_BY_CANONICAL, CUSTOMER_CONTEXT_VIEW
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, current, raw
 from streams.carts import agents as cart_side
 from streams.carts import model as cart_model
 from streams.carts import rules as cart_rules
@@ -43,9 +44,9 @@ from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT
 
     from streams.app import Runtime
+    from streams.transport.batch import RawRecord as Record
 
 PROFILE_COMMAND = "omni.internal.ProfileCommand"
 CUSTOMER_FACT = "omni.internal.CustomerFact"
@@ -71,9 +72,7 @@ class ProfileProcessor(BatchProcessor):
         self.runtime = runtime
         partitions = runtime.settings.topics.partitions_override or CUSTOMER_BY_CANONICAL.partitions
         self.topic_name = CUSTOMER_BY_CANONICAL.physical(runtime.settings.topics.prefix)
-        self.source = app.topic(
-            self.topic_name, key_serializer="raw", value_serializer="raw", partitions=partitions
-        )
+        self.source = self.source_topic(app, self.topic_name, partitions=partitions)
         self.table = tables.context_table(app, runtime, partitions)
         self.carts = cart_tables.carts_table(app, runtime, partitions)
         self.context_view = runtime.topic_name(CUSTOMER_CONTEXT_VIEW.name)
@@ -83,20 +82,22 @@ class ProfileProcessor(BatchProcessor):
             for name in (self.topic_name, self.context_view, self.cart_view)
         }
 
-    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         batch = Batch()
-        for event in events:
-            headers = dict(event.message.headers or ())
-            await self.apply_one(raw(event), headers, batch)
-        with current(events[-1]):
-            for key, state in batch.profiles.items():
-                self.table[key.encode()] = tables.encode(state)
-            for key, cart in batch.carts.items():
-                if cart is not None:
-                    self.carts[key.encode()] = cart_tables.encode(cart)
-                elif key.encode() in self.carts:
-                    del self.carts[key.encode()]
+        for record in records:
+            await self.apply_one(record, dict(record.headers or ()), batch)
         await self.flush(batch)
+        return partial(self.store, batch)
+
+    def store(self, batch: Batch) -> None:
+        """Write each touched key once; called after the batch's emissions were flushed."""
+        for key, state in batch.profiles.items():
+            self.table[key.encode()] = tables.encode(state)
+        for key, cart in batch.carts.items():
+            if cart is not None:
+                self.carts[key.encode()] = cart_tables.encode(cart)
+            elif key.encode() in self.carts:
+                del self.carts[key.encode()]
 
     def profile(self, batch: Batch, key: str, kind: str = "") -> tables.ProfileState:
         state = batch.profiles.get(key)
@@ -124,7 +125,7 @@ class ProfileProcessor(BatchProcessor):
         batch.carts[key] = cart
         batch.changed_carts.add(key)
 
-    async def apply_one(self, record: RawRecord, headers: dict[str, bytes], batch: Batch) -> None:
+    async def apply_one(self, record: Record, headers: dict[str, bytes], batch: Batch) -> None:
         try:
             decoded = self.runtime.decoder.decode(record.value)
         except DecodeError as exc:
@@ -158,7 +159,7 @@ class ProfileProcessor(BatchProcessor):
         self.count(record, name, self.event(batch, key, kind, name, decoded.value, record))
 
     def event(
-        self, batch: Batch, key: str, kind: str, name: str, event: dict[str, Any], record: RawRecord
+        self, batch: Batch, key: str, kind: str, name: str, event: dict[str, Any], record: Record
     ) -> str:
         state = self.profile(batch, key, kind)
         if state.ctx.merged_into is not None:
@@ -168,15 +169,19 @@ class ProfileProcessor(BatchProcessor):
         if verdict is idempotency.Verdict.DUPLICATE:
             return "duplicate"
         ctx, at = state.ctx, meta(event).at
-        if name in cart_side.CART_RECORDS:
+        if name in cart_side.CART_RECORDS and not ctx.erased:
             cart = self.cart(batch, key)
-            new = cart_side.changed(cart_side.apply_event(cart, key, state.kind, name, event), cart)
+            prices = self.runtime.prices.as_of(at)
+            folded = cart_side.apply_event(cart, key, state.kind, name, event, prices)
+            new = cart_side.changed(folded, cart)
             if new is not None:
                 self.put_cart(batch, key, new)
                 ctx = rules.with_cart(ctx, cart_model.summary(new), at)
         outcome = rules.apply(ctx, name, event)
         if isinstance(outcome, Applied):
             ctx = outcome.state
+            if ctx.erased and self.cart(batch, key) is not None:
+                self.put_cart(batch, key, None)  # erasure forgets the cart too: tombstone
         self.put(batch, key, replace(state, ctx=ctx, seen=seen), at)
         return "rejected" if isinstance(outcome, Rejected) else verdict.value
 

@@ -46,7 +46,9 @@ two kinds would share an entry (ids are uuids or hashes, so they do not).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import (
@@ -59,7 +61,6 @@ from schemas.catalogue import (
     IDENTITY_LINKS,
 )
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, current, raw
 from streams.common import idempotency
 from streams.common.events import meta, short_name, to_millis
 from streams.common.identifiers import identity_keys, parse_key
@@ -68,9 +69,9 @@ from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT
 
     from streams.app import Runtime
+    from streams.transport.batch import RawRecord as Record
 
 COMMAND = "omni.internal.IdentityCommand"
 PROFILE_COMMAND = "omni.internal.ProfileCommand"
@@ -98,9 +99,7 @@ class Resolver(BatchProcessor):
         self.links_topic_name = IDENTITY_LINKS.physical(prefix)
         self.profiles_topic_name = CUSTOMER_BY_CANONICAL.physical(prefix)
         names = [t.physical(prefix) for t in SOURCES] + [self.links_topic_name]
-        self.source = app.topic(
-            *names, key_serializer="raw", value_serializer="raw", partitions=partitions
-        )
+        self.source = self.source_topic(app, *names, partitions=partitions)
         self.links_out = app.topic(
             self.links_topic_name, key_serializer="raw", value_serializer="raw"
         )
@@ -109,20 +108,23 @@ class Resolver(BatchProcessor):
         )
         self.table = tables.links_table(app, runtime, partitions)
 
-    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         work = tables.Work(self.load)
-        for event in events:
-            await self.apply_one(raw(event), work)
-        with current(events[-1]):
-            for value, entry in work.entries.items():
-                self.table[value.encode()] = tables.encode(entry)
+        for record in records:
+            await self.apply_one(record, work)
         await self.flush(work)
+        return partial(self.store, work)
+
+    def store(self, work: tables.Work) -> None:
+        """Write each touched key once; called after the batch's emissions were flushed."""
+        for value, entry in work.entries.items():
+            self.table[value.encode()] = tables.encode(entry)
 
     def load(self, value: str) -> tables.Entry | None:
         data = self.table.get(value.encode())
         return tables.decode(data) if data is not None else None
 
-    async def apply_one(self, record: RawRecord, work: tables.Work) -> None:
+    async def apply_one(self, record: Record, work: tables.Work) -> None:
         try:
             decoded = self.runtime.decoder.decode(record.value)
         except DecodeError as exc:
@@ -140,7 +142,7 @@ class Resolver(BatchProcessor):
         await self.resolve(record, decoded.record, decoded.value, key, work)
 
     async def resolve(
-        self, record: RawRecord, name: str, event: dict[str, Any], key: str, work: tables.Work
+        self, record: Record, name: str, event: dict[str, Any], key: str, work: tables.Work
     ) -> None:
         keys = event_keys(name, event)
         mine = [k for k in keys if parse_key(k)[1] == key] or keys[:1]

@@ -52,13 +52,13 @@ known order (a POS reservation against a delivery note) is counted
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import ORDER_EVENTS, ORDER_VIEW, STOCK_MOVEMENTS, STOCK_RESERVATIONS
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, current, raw
 from streams.common import idempotency
 from streams.common.events import event_id_text, short_name, to_millis
 from streams.common.outcome import Rejected
@@ -69,9 +69,9 @@ from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT
 
     from streams.app import Runtime
+    from streams.transport.batch import RawRecord as Record
 
 ORDER_RECORDS = frozenset(ORDER_EVENTS.records)
 REPLY_RECORDS = frozenset(STOCK_RESERVATIONS.records)
@@ -106,11 +106,10 @@ class OrdersProcessor(BatchProcessor):
         self.runtime = runtime
         prefix = runtime.settings.topics.prefix
         partitions = runtime.settings.topics.partitions_override or ORDER_EVENTS.partitions
-        self.source = app.topic(
+        self.source = self.source_topic(
+            app,
             ORDER_EVENTS.physical(prefix),
             STOCK_RESERVATIONS.physical(prefix),
-            key_serializer="raw",
-            value_serializer="raw",
             partitions=partitions,
         )
         self.table = tables.orders_table(app, runtime, partitions)
@@ -122,16 +121,19 @@ class OrdersProcessor(BatchProcessor):
         self.views = app.topic(self.views_name, key_serializer="raw", value_serializer="raw")
         self.facts = FactPublisher(app, runtime)
 
-    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         batch = Batch()
-        for event in events:
-            await self.apply_one(raw(event), batch)
-        with current(events[-1]):
-            for order_id, state in batch.states.items():
-                self.table[order_id.encode()] = tables.encode(state)
+        for record in records:
+            await self.apply_one(record, batch)
         await self.send(batch)
+        return partial(self.store, batch)
 
-    async def apply_one(self, record: RawRecord, batch: Batch) -> None:
+    def store(self, batch: Batch) -> None:
+        """Write each touched key once; called after the batch's emissions were flushed."""
+        for order_id, state in batch.states.items():
+            self.table[order_id.encode()] = tables.encode(state)
+
+    async def apply_one(self, record: Record, batch: Batch) -> None:
         try:
             decoded = self.runtime.decoder.decode(record.value)
         except DecodeError as exc:
@@ -157,7 +159,7 @@ class OrdersProcessor(BatchProcessor):
             await self.on_reply(record, batch, replace(state, seen=seen), name, event)
 
     async def on_order_event(
-        self, record: RawRecord, batch: Batch, state: tables.OrderState, name: str, event: Any
+        self, record: Record, batch: Batch, state: tables.OrderState, name: str, event: Any
     ) -> None:
         try:
             outcome = rules.apply(state.order, name, event)
@@ -181,7 +183,7 @@ class OrdersProcessor(BatchProcessor):
         self.count(record, name, "applied")
 
     async def on_reply(
-        self, record: RawRecord, batch: Batch, state: tables.OrderState, name: str, event: Any
+        self, record: Record, batch: Batch, state: tables.OrderState, name: str, event: Any
     ) -> None:
         order_id, at = event["order_id"], to_millis(event["envelope"]["occurred_at"])
         order = state.order

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from schemas.catalogue import (
@@ -30,7 +32,6 @@ from schemas.catalogue import (
     STOCK_TOTAL_VIEW,
 )
 from schemas.exceptions import DecodeError
-from streams.batching import RawRecord, current, raw
 from streams.common import idempotency
 from streams.common.events import event_id_text, to_millis
 from streams.common.outcome import Rejected
@@ -39,9 +40,9 @@ from streams.stock import model, rules, tables, views
 
 if TYPE_CHECKING:
     import faust
-    from faust.types import EventT
 
     from streams.app import Runtime
+    from streams.transport.batch import RawRecord as Record
 
 INVALID = frozenset({"bad_quantity", "unknown_kind", "bad_transfer"})
 RECORD = "omni.inventory.StockMovement"
@@ -95,11 +96,8 @@ class StockProcessor(BatchProcessor):
     def __init__(self, app: faust.App, runtime: Runtime) -> None:
         self.runtime = runtime
         partitions = runtime.settings.topics.partitions_override or STOCK_MOVEMENTS.partitions
-        self.source = app.topic(
-            STOCK_MOVEMENTS.physical(runtime.settings.topics.prefix),
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=partitions,
+        self.source = self.source_topic(
+            app, STOCK_MOVEMENTS.physical(runtime.settings.topics.prefix), partitions=partitions
         )
         self.table = tables.stock_table(app, runtime, partitions)
         self.levels_topic = runtime.topic_name(STOCK_LEVEL_VIEW.name)
@@ -115,16 +113,19 @@ class StockProcessor(BatchProcessor):
             self.replies_topic, key_serializer="raw", value_serializer="raw"
         )
 
-    async def apply_partition(self, events: list[EventT[Any]]) -> None:
+    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         batch = Batch()
-        for event in events:
-            await self.apply_one(raw(event), batch)
-        with current(events[-1]):
-            for sku, state in batch.states.items():
-                self.table[sku.encode()] = tables.encode(state)
+        for record in records:
+            await self.apply_one(record, batch)
         await self.emit(batch)
+        return partial(self.store, batch)
 
-    async def apply_one(self, record: RawRecord, batch: Batch) -> None:
+    def store(self, batch: Batch) -> None:
+        """Write each touched key once; called after the batch's emissions were flushed."""
+        for sku, state in batch.states.items():
+            self.table[sku.encode()] = tables.encode(state)
+
+    async def apply_one(self, record: Record, batch: Batch) -> None:
         metrics = self.runtime.metrics
         try:
             decoded = self.runtime.decoder.decode(record.value)

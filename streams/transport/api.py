@@ -47,8 +47,8 @@ def register() -> None:
     TRANSPORTS[BATCH_SCHEME] = DRIVER_PATH
 
 
-def batch_topic(app: AppT, name: str, **options: Any) -> TopicT:
-    """Declare ``name`` as a batch topic of ``app`` and return its Faust topic.
+def batch_topic(app: AppT, *names: str, **options: Any) -> TopicT:
+    """Declare ``names`` as batch topics of ``app`` and return their (one) Faust topic.
 
     Only topics declared here are batched; every other topic of the app keeps
     Faust's per-record path. ``options`` go to ``app.topic`` (partitions,
@@ -58,11 +58,11 @@ def batch_topic(app: AppT, name: str, **options: Any) -> TopicT:
     transport = app.transport
     if not isinstance(transport, Transport):
         raise WrongTransport(
-            f"batch topic {name!r} needs the app's broker to be {BATCH_SCHEME}://, "
+            f"batch topics {names!r} need the app's broker to be {BATCH_SCHEME}://, "
             f"got {type(transport).__module__}.{type(transport).__qualname__}"
         )
-    transport.batch_topics.add(name)
-    return app.topic(name, schema=BatchSchema(), **options)
+    transport.batch_topics.update(names)
+    return app.topic(*names, schema=BatchSchema(), **options)
 
 
 async def batches(stream: StreamT[Any]) -> AsyncIterator[RecordBatch]:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from schemas.catalogue import CART_VIEW, CUSTOMER_CONTEXT_VIEW, topic_for_record
+from schemas.catalogue import CART_VIEW, CUSTOMER_CONTEXT_VIEW, PRICES, topic_for_record
 from schemas.codec import FastDecoder, FastEncoder
 from schemas.samples import sample_event
 from streams.identity.rules import merge_id_for
@@ -481,3 +481,79 @@ def test_every_event_twice_reads_like_every_event_once(
         text = orjson.dumps(both, option=orjson.OPT_SORT_KEYS).decode()
         seen.append(text.replace(anon, "A").replace(customer, "C").encode())
     assert seen[0] == seen[1]
+
+
+def test_cart_lines_are_priced_from_the_price_table(
+    contract_env: ContractEnv, worker: WorkerProcess, send: Callable[..., None]
+) -> None:
+    """A price on the prices topic wins over the channel's; unpriced SKUs keep theirs."""
+    anon = f"anon-{uuid.uuid4().hex[:10]}"
+    priced, unpriced = (f"SKU-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    price = event("omni.pricing.PriceUpdated", 11, ids(), sku=priced, price_minor=4321)
+    price["valid_from"] = None
+    send(("omni.pricing.PriceUpdated", price), times=1)
+    prices_topic = PRICES.physical(contract_env.prefix)
+
+    def price_known() -> bool:
+        # The price reader tails the prices topic; the join is by event time, so a
+        # cart line added before the reader saw the price keeps the channel's price.
+        metrics = httpx.get(f"{worker.url}/metrics", timeout=10).text
+        return any(
+            line.startswith("omni_events_processed_total")
+            and f'topic="{prices_topic}"' in line
+            and 'outcome="apply"' in line
+            for line in metrics.splitlines()
+        )
+
+    eventually(price_known)
+    for sku in (priced, unpriced):
+        added = event(
+            "omni.cart.CartItemAdded",
+            12,
+            ids(anonymous_id=anon),
+            sku=sku,
+            quantity=1,
+            unit_price_minor=999,
+            currency="EUR",
+        )
+        send(("omni.cart.CartItemAdded", added))
+
+    def lines() -> dict[str, int | None] | None:
+        cart = get(worker, f"/v1/carts/{anon}")
+        if cart is None or len(cart["items"]) < 2:
+            return None
+        return {line["sku"]: line["unit_price_minor"] for line in cart["items"]}
+
+    assert eventually(lines) == {priced: 4321, unpriced: 999}
+
+
+def test_erasure_forgets_the_context_and_tombstones_the_cart(
+    contract_env: ContractEnv, worker: WorkerProcess, send: Callable[..., None]
+) -> None:
+    customer = f"CUST-{uuid.uuid4().hex[:10]}"
+    sku = f"SKU-{uuid.uuid4().hex[:6]}"
+    added = event(
+        "omni.cart.CartItemAdded", 21, ids(customer_id=customer), sku=sku, quantity=3,
+        unit_price_minor=100, currency="EUR",
+    )  # fmt: skip
+    send(("omni.cart.CartItemAdded", added))
+    assert eventually(lambda: quantities(get(worker, f"/v1/carts/{customer}"))) == {sku: 3}
+
+    erase = event("omni.customer.ErasureRequested", 22, ids(customer_id=customer))
+    send(("omni.customer.ErasureRequested", erase))
+    ctx = eventually(
+        lambda: (c := get(worker, f"/v1/customers/{customer}/context")) and c["erased"] and c
+    )
+    assert ctx["recent_interactions"] == []
+    assert ctx["cart"] is None
+    eventually(lambda: get(worker, f"/v1/carts/{customer}") is None)
+    carts = view_latest(contract_env, CART_VIEW.physical(contract_env.prefix), {customer})
+    assert carts[customer] is None  # tombstone on the cart view
+
+    again = event(
+        "omni.cart.CartItemAdded", 23, ids(customer_id=customer), sku=sku, quantity=1,
+        unit_price_minor=100, currency="EUR",
+    )  # fmt: skip
+    send(("omni.cart.CartItemAdded", again))
+    time.sleep(3)
+    assert get(worker, f"/v1/carts/{customer}") is None  # an erased profile collects nothing
