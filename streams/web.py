@@ -1,18 +1,32 @@
-"""Shared pieces of the query API: id validation and JSON answers.
+"""Shared pieces of the query API: id validation, JSON answers and routing to a key's owner.
 
 Every answer is JSON. A malformed id is a 400 that says what is wrong, an
-unknown key a 404 that names it, so a channel integrating against the API
-never has to guess.
+unknown key a 404 that names it, a worker that does not yet know who owns a
+key (it just started, partitions are being assigned) a 503 that says to
+retry, so a channel integrating against the API never has to guess.
+
+Routing: a key's state lives on the worker that owns its partition, so a
+request for it is answered there (:func:`routed`). Faust's own
+``table_route`` answers 500 while a worker has no changelog metadata yet and
+cannot be told to validate ids first, hence our own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
+from yarl import URL
+
+if TYPE_CHECKING:
+    import faust
+
+JSON = "application/json"
+Local = Callable[[], Awaitable[Any]]
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")
 
@@ -45,3 +59,30 @@ def bad_id(web: Any, name: str, value: str) -> Any:
         f"{name} {value!r} is malformed: use 1-128 letters, digits or . _ : @ + - "
         "and start with a letter or digit",
     )
+
+
+async def owner(app: faust.App, table_name: str, key: str) -> URL | None:
+    """The web address of the worker owning ``key`` in ``table_name``; None while assigning.
+
+    aiokafka knows a changelog's partitions only once this worker produced to
+    it; until then (a worker that just started) the answer is "retry", never a
+    metadata request that could auto-create the topic with the wrong count.
+    """
+    try:
+        return app.router.key_store(table_name, key)
+    except (KeyError, TypeError):
+        return None
+
+
+async def routed(
+    app: faust.App, web: Any, table_name: str, key: str, path: str, local: Local
+) -> Any:
+    """Answer ``path`` here when this worker owns ``key``, else relay the owner's answer."""
+    dest = await owner(app, table_name, key)
+    if dest is None:
+        return error(web, 503, "partitions are being assigned; retry shortly")
+    here = URL(str(app.conf.canonical_url))
+    if (dest.host, dest.port) == (here.host, here.port):
+        return await local()
+    async with app.http_client.get(str(dest.with_path(path))) as answer:
+        return web.bytes(await answer.read(), content_type=JSON, status=answer.status)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from streams.carts import model, tables
-from streams.identity.views import routed
-from streams.web import bad_id, error, json_response, valid_id
+from streams.web import bad_id, error, json_response, routed, valid_id
 
 if TYPE_CHECKING:
     import faust

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from streams.carts import views as cart_views
 from streams.context import model, tables
-from streams.identity.views import routed
-from streams.web import bad_id, error, json_response, valid_id
+from streams.web import bad_id, error, json_response, routed, valid_id
 
 if TYPE_CHECKING:
     import faust

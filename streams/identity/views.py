@@ -16,11 +16,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from yarl import URL
 
 from streams.context.tables import TABLE_NAME as PROFILES_TABLE
 from streams.identity import tables
-from streams.web import bad_id, error, json_response, valid_id
+from streams.web import JSON, bad_id, error, json_response, owner, routed, valid_id
 
 if TYPE_CHECKING:
     import faust
@@ -28,35 +27,6 @@ if TYPE_CHECKING:
     from streams.identity.agents import Resolver
 
 MAX_REDIRECTS = 4
-JSON = "application/json"
-Local = Callable[[], Awaitable[Any]]
-
-
-async def owner(app: faust.App, table_name: str, key: str) -> URL | None:
-    """The web address of the worker owning ``key`` in ``table_name``; None while assigning.
-
-    aiokafka knows a changelog's partitions only once this worker produced to
-    it; until then (a worker that just started) the answer is "retry", never a
-    metadata request that could auto-create the topic with the wrong count.
-    """
-    try:
-        return app.router.key_store(table_name, key)
-    except (KeyError, TypeError):
-        return None
-
-
-async def routed(
-    app: faust.App, web: Any, table_name: str, key: str, path: str, local: Local
-) -> Any:
-    """Answer ``path`` here when this worker owns ``key``, else relay the owner's answer."""
-    dest = await owner(app, table_name, key)
-    if dest is None:
-        return error(web, 503, "partitions are being assigned; retry shortly")
-    here = URL(str(app.conf.canonical_url))
-    if (dest.host, dest.port) == (here.host, here.port):
-        return await local()
-    async with app.http_client.get(str(dest.with_path(path))) as answer:
-        return web.bytes(await answer.read(), content_type=JSON, status=answer.status)
 
 
 def install(app: faust.App, resolver: Resolver) -> None:

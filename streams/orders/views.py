@@ -1,7 +1,7 @@
 """``GET /v1/orders/{order_id}``: the order view as JSON.
 
-An order lives on the worker that owns its partition; Faust's ``table_route``
-forwards a request there, so any worker answers for any order.
+An order lives on the worker that owns its partition; the request is relayed
+there (:func:`streams.web.routed`), so any worker answers for any order.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from streams.orders import model
-from streams.web import bad_id, error, json_response, valid_id
+from streams.web import bad_id, error, json_response, routed, valid_id
 
 if TYPE_CHECKING:
     import faust
@@ -19,11 +19,14 @@ if TYPE_CHECKING:
 
 def install(app: faust.App, processor: OrdersProcessor) -> None:
     @app.page("/v1/orders/{order_id}")
-    @app.table_route(table=processor.table, match_info="order_id")
     async def order_by_id(web: Any, request: Any, order_id: str) -> Any:
         if not valid_id(order_id):
             return bad_id(web, "order_id", order_id)
-        order = processor.lookup(order_id)
-        if order is None:
-            return error(web, 404, f"no order known with id {order_id!r}")
-        return json_response(web, model.to_view(order))
+
+        async def local() -> Any:
+            order = processor.lookup(order_id)
+            if order is None:
+                return error(web, 404, f"no order known with id {order_id!r}")
+            return json_response(web, model.to_view(order))
+
+        return await routed(app, web, processor.table.name, order_id, request.path, local)
