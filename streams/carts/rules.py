@@ -211,3 +211,40 @@ def order_placed(cart: Cart, order_lines: Iterable[Mapping[str, Any]], at: datet
             )
     new = _with_lines(cart, lines, when, {})
     return new if lines else replace(new, status="checked_out")
+
+
+def split(survivor: Cart, loser: Cart, at: int) -> Cart:
+    """Undo a cart merge: the loser's quantities leave the survivor's lines (floored at 0).
+
+    Quantities added during the merge stay; a line the loser brought and the
+    survivor did not otherwise hold disappears.
+    """
+    lines = dict(survivor.lines)
+    for sku, theirs in loser.lines.items():
+        held = lines.get(sku)
+        if held is None:
+            continue
+        left = held.quantity - theirs.quantity
+        if left > 0:
+            lines[sku] = replace(held, quantity=left, changed_at=max(held.changed_at, at))
+        else:
+            del lines[sku]
+    if lines == dict(survivor.lines):
+        return survivor
+    return replace(
+        survivor,
+        lines=lines,
+        updated_at=max(survivor.updated_at, at),
+        version=survivor.version + 1,
+    )
+
+
+def reopened(cart: Cart, at: int) -> Cart:
+    """A loser's cart given back by an unmerge: active again, no redirect."""
+    return replace(
+        cart,
+        status="active",
+        merged_into=None,
+        updated_at=max(cart.updated_at, at),
+        version=cart.version + 1,
+    )

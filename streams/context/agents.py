@@ -189,7 +189,7 @@ class ProfileProcessor(BatchProcessor):
         """Apply one ``ProfileCommand``; returns the outcome label for the metrics."""
         state = self.profile(batch, key, cmd["canonical_kind"])
         name, at = cmd["command"], cmd["at"]
-        if state.ctx.merged_into is not None and name != "unmerged":
+        if state.ctx.merged_into is not None and name not in ("unmerged", "restore_state"):
             if name in ("absorb", "order_summary", "case_summary"):
                 self.command(
                     batch,
@@ -211,11 +211,11 @@ class ProfileProcessor(BatchProcessor):
         elif name == "absorb":
             ctx, state = self.absorb(batch, key, state, cmd)
         elif name == "unmerged":
-            ctx = model.Context(
-                key, keys=frozenset(cmd["keys"]), updated_at=at, version=state.ctx.version + 1
-            )
-            if self.cart(batch, key) is not None:
-                self.put_cart(batch, key, None)
+            ctx = self.unmerged(batch, key, state, cmd)
+        elif name == "split":
+            ctx, state = self.split(batch, key, state, cmd)
+        elif name == "restore_state":
+            ctx, state = self.restore(batch, key, state, cmd)
         elif name == "order_summary":
             data = orjson.loads(cmd["state"])
             ctx = rules.with_order(state.ctx, data["summary"], int(data.get("net_minor", 0)), at)
@@ -259,6 +259,73 @@ class ProfileProcessor(BatchProcessor):
         if merged is not cart and merged is not None:
             self.put_cart(batch, key, merged)
         ctx = rules.with_cart(ctx, cart_model.summary(merged), cmd["at"])
+        seen = state.seen
+        for event_id in data.get("seen", ()):
+            seen = idempotency.record(seen, event_id, MERGE_SOURCE, None)
+        state = replace(state, seen=seen)
+        if cmd["merge_id"]:
+            state = tables.with_absorbed(state, cmd["merge_id"], cmd["state"])
+        return ctx, state
+
+    def unmerged(
+        self, batch: Batch, key: str, state: tables.ProfileState, cmd: dict[str, Any]
+    ) -> model.Context:
+        """At the loser: a profile of its own again (its history follows via ``restore_state``)."""
+        ctx = replace(
+            state.ctx,
+            keys=frozenset(cmd["keys"]),
+            merged_into=None,
+            updated_at=max(state.ctx.updated_at, cmd["at"]),
+            version=state.ctx.version + 1,
+        )
+        cart = self.cart(batch, key)
+        if cart is not None and cart.status == "merged":
+            self.put_cart(batch, key, None)
+        return ctx
+
+    def split(
+        self, batch: Batch, key: str, state: tables.ProfileState, cmd: dict[str, Any]
+    ) -> tuple[model.Context, tables.ProfileState]:
+        """At the survivor of an undone merge: give the loser back what it brought."""
+        merge_id, at = cmd["merge_id"], cmd["at"]
+        snapshot = state.absorbed.get(merge_id)
+        if snapshot is None:  # too old to undo with its history, or already given back
+            return state.ctx, state
+        data = orjson.loads(snapshot)
+        ctx = rules.split(state.ctx, model.from_state_dict(data["ctx"]), at)
+        theirs = cart_side.unship(data.get("cart"))
+        cart = self.cart(batch, key)
+        if cart is not None and theirs is not None:
+            parted = cart_rules.split(cart, theirs, at)
+            if parted is not cart:
+                self.put_cart(batch, key, parted)
+                ctx = rules.with_cart(ctx, cart_model.summary(parted), at)
+        body = {
+            **cmd,
+            "command": "restore_state",
+            "canonical_id": cmd["other_id"],
+            "canonical_kind": cmd["other_kind"],
+            "other_id": key,
+            "other_kind": state.kind,
+            "state": snapshot,
+            "command_id": f"restore:{merge_id}",
+        }
+        self.command(batch, cmd["other_id"], body)
+        absorbed = {k: v for k, v in state.absorbed.items() if k != merge_id}
+        return ctx, replace(state, absorbed=absorbed)
+
+    def restore(
+        self, batch: Batch, key: str, state: tables.ProfileState, cmd: dict[str, Any]
+    ) -> tuple[model.Context, tables.ProfileState]:
+        """At the unmerged loser: its context, cart and applied ids from before the merge."""
+        data = orjson.loads(cmd["state"])
+        at = cmd["at"]
+        ctx = rules.restored(state.ctx, model.from_state_dict(data["ctx"]), at)
+        cart = cart_side.unship(data.get("cart"))
+        if cart is not None and cart.lines:
+            back = cart_rules.reopened(cart, at)
+            self.put_cart(batch, key, back)
+            ctx = rules.with_cart(ctx, cart_model.summary(back), at)
         seen = state.seen
         for event_id in data.get("seen", ()):
             seen = idempotency.record(seen, event_id, MERGE_SOURCE, None)

@@ -255,3 +255,55 @@ def redirect(loser: Context, into: str, at: datetime | int) -> Context:
     """The merged-away profile: a redirect to the survivor, nothing else kept."""
     when = max(loser.updated_at, to_millis(at))
     return Context(loser.customer_id, merged_into=into, updated_at=when, version=loser.version + 1)
+
+
+def split(survivor: Context, loser: Context, at: datetime | int) -> Context:
+    """Undo a merge at the survivor: take back what the loser brought (its snapshot).
+
+    What the loser brought is known exactly from the snapshot it shipped:
+    its interactions, orders, cases and consents and traits by the event that
+    set them. Those leave the survivor; anything either profile gathered after
+    the merge stays with the survivor, which is where it was routed. A trait
+    or consent the loser's value had replaced is not restored (its older
+    value was overwritten at merge time); the next event sets it again.
+    """
+    if survivor.erased:
+        return survivor
+    theirs = {i.event_id for i in loser.interactions}
+    consents = {
+        k: s
+        for k, s in survivor.consents.items()
+        if not (k in loser.consents and loser.consents[k].event_id == s.event_id)
+    }
+    traits = {
+        k: t
+        for k, t in survivor.traits.items()
+        if not (k in loser.traits and loser.traits[k].event_id == t.event_id)
+    }
+    ledger = {k: v for k, v in survivor.ledger.items() if k not in loser.ledger}
+    firsts = [entry.at for entry in ledger.values()]
+    kept = replace(
+        survivor,
+        keys=survivor.keys - loser.keys,
+        traits=traits,
+        consents=consents,
+        interactions=tuple(i for i in survivor.interactions if i.event_id not in theirs),
+        orders={k: v for k, v in survivor.orders.items() if k not in loser.orders},
+        ledger=ledger,
+        cases={k: v for k, v in survivor.cases.items() if k not in loser.cases},
+        first_order_at=min(firsts) if firsts else None,
+        updated_at=max(survivor.updated_at, to_millis(at)),
+        version=survivor.version + 1,
+    )
+    return _signals(kept)
+
+
+def restored(held: Context, snapshot: Context, at: datetime | int) -> Context:
+    """The unmerged loser: its snapshot from before the merge, under its current keys."""
+    return replace(
+        snapshot,
+        keys=held.keys or snapshot.keys,
+        merged_into=held.merged_into,
+        updated_at=max(held.updated_at, snapshot.updated_at, to_millis(at)),
+        version=max(held.version, snapshot.version) + 1,
+    )

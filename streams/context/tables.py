@@ -11,7 +11,8 @@ Never rename the table: its changelog is ``<app id>-context_by_customer-changelo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,6 +36,20 @@ class ProfileState:
     ctx: model.Context
     seen: idempotency.Seen
     kind: str
+    # merge id -> the snapshot a loser shipped (what an unmerge gives back), newest last
+    absorbed: Mapping[str, str] = field(default_factory=dict)
+
+
+ABSORBED_BOUND = 4  # merges of one profile that can still be undone with their history
+
+
+def with_absorbed(state: ProfileState, merge_id: str, snapshot: str) -> ProfileState:
+    """``state`` remembering a loser's snapshot; the oldest beyond the bound is dropped."""
+    absorbed = {k: v for k, v in state.absorbed.items() if k != merge_id}
+    absorbed[merge_id] = snapshot
+    while len(absorbed) > ABSORBED_BOUND:
+        del absorbed[next(iter(absorbed))]
+    return replace(state, absorbed=absorbed)
 
 
 def empty(canonical_id: str, kind: str) -> ProfileState:
@@ -47,6 +62,7 @@ def encode(state: ProfileState) -> bytes:
             "ctx": model.to_state_dict(state.ctx),
             "seen": idempotency.to_state_dict(state.seen),
             "kind": state.kind,
+            "absorbed": dict(state.absorbed),
         }
     )
 
@@ -59,6 +75,7 @@ def decode(data: bytes) -> ProfileState:
         model.from_state_dict(raw["ctx"]),
         idempotency.from_state_dict(raw["seen"]),
         raw.get("kind") or "",
+        dict(raw.get("absorbed") or {}),
     )
 
 

@@ -337,6 +337,10 @@ def unmerge(work: Work, cmd: Command) -> str:
         if value != lost[0]:
             work.link("repoint", (value, kind), lost, other_id=entry.value, at=cmd["at"])
     work.profile("identifiers", ref(entry), keys=ordered(members), at=cmd["at"])
+    work.profile(
+        "split", ref(entry), other_id=lost[0], other_kind=lost[1], merge_id=merge_id,
+        at=cmd["at"], command_id=f"split:{merge_id}",
+    )  # fmt: skip
     return "unmerged"
 
 

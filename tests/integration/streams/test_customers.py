@@ -317,6 +317,19 @@ def test_two_known_customers_merge_and_unmerge_with_audit(
         lambda: (e := get(worker, f"/v1/identities/{second}")) and e["canonical_id"] == second
     )
     assert get(worker, f"/v1/customers/{first}/context")["customer_id"] == first
+    # The merge is split: each profile gets its own cart and history back.
+    assert eventually(lambda: quantities(get(worker, f"/v1/carts/{second}"))) == {"SKU-B": 3}
+    assert eventually(lambda: quantities(get(worker, f"/v1/carts/{first}")) == {"SKU-A": 1})
+    theirs = eventually(
+        lambda: (
+            (c := get(worker, f"/v1/customers/{second}/context")) and c["recent_interactions"] and c
+        )
+    )
+    assert [i["type"] for i in theirs["recent_interactions"]] == ["CartItemAdded"]
+    ours = get(worker, f"/v1/customers/{first}/context")
+    assert ours is not None
+    adds = [i for i in ours["recent_interactions"] if i["type"] == "CartItemAdded"]
+    assert len(adds) == 1  # its own add; the loser's went back with the loser
 
 
 def test_api_answers_404_and_400_with_messages(worker: WorkerProcess) -> None:

@@ -219,3 +219,19 @@ def test_state_dict_round_trip() -> None:
     cart = _run(None, ("CartItemAdded", _add("A", 2, 0, 250)), ("CartItemAdded", _add("B", 1, 1)))
     assert from_state_dict(json_trip(to_state_dict(cart))) == cart
     assert list(from_state_dict(json_trip(to_state_dict(cart))).lines) == ["A", "B"]
+
+
+def test_split_takes_the_losers_quantities_out_and_reopens_its_cart() -> None:
+    from streams.carts.rules import reopened, split
+
+    ours = _run(Cart("C1"), ("CartItemAdded", _add("A", 1)), ("CartItemAdded", _add("B", 1)))
+    theirs = _run(Cart("C2"), ("CartItemAdded", _add("B", 2)), ("CartItemAdded", _add("C", 4)))
+    merged = merge_carts(ours, theirs)
+    assert {s: line.quantity for s, line in merged.lines.items()} == {"A": 1, "B": 3, "C": 4}
+    parted = split(merged, theirs, ms(10))
+    assert {s: line.quantity for s, line in parted.lines.items()} == {"A": 1, "B": 1}
+    assert parted.version == merged.version + 1
+    assert split(ours, Cart("C3"), ms(10)) is ours  # nothing brought, nothing taken
+
+    back = reopened(merged_away(theirs, "C1", ms(5)), ms(11))
+    assert (back.status, back.merged_into) == ("active", None)

@@ -311,3 +311,29 @@ def test_state_dict_round_trip() -> None:
     ctx = with_case(ctx, _case("K1", "resolved"), 5, ms(6))
     assert from_state_dict(json_trip(to_state_dict(ctx))) == ctx
     assert from_state_dict(json_trip(to_state_dict(Context("x")))) == Context("x")
+
+
+def test_split_gives_the_loser_back_what_it_brought_and_keeps_the_rest() -> None:
+    from streams.context.rules import restored, split
+
+    survivor = _run(Context("C1"), _page(0, "web"), _consent(1, False))
+    survivor = with_order(survivor, _order("O1", "delivered"), 1000, ms(1))
+    loser = _run(Context("C2"), _page(2, "app"), _consent(3, True, eid="f" * 32))
+    loser = with_order(loser, _order("O2", "delivered"), 700, ms(2))
+    loser = with_identifiers(loser, {"customer:C2"}, ms(2))
+    merged = merge_into(survivor, loser)
+    merged = _run(merged, _page(5, "store"))  # after the merge: stays with the survivor
+
+    kept = split(merged, loser, ms(6))
+    assert [i.channel for i in kept.interactions] == ["store", "web"]
+    assert order_count(kept) == 1
+    assert lifetime_value(kept) == 1000
+    assert "customer:C2" not in kept.keys
+    assert "sms/marketing" not in kept.consents  # the loser's value had replaced ours
+    assert kept.version == merged.version + 1
+
+    back = restored(redirect(loser, "C1", ms(4)), loser, ms(6))
+    assert back.merged_into == "C1"  # until the identity's unmerge lands
+    assert [i.channel for i in back.interactions] == ["app"]
+    assert order_count(back) == 1
+    assert back.consents["sms/marketing"].value is True
