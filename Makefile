@@ -10,7 +10,7 @@ NODES  ?= 1
 WORKERS ?= 1
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run down status test test-unit test-integration lint fmt docs kafka-up kafka-down registry-up registry-down clean
+.PHONY: help run down status test test-unit test-integration browser-deps lint fmt docs kafka-up kafka-down registry-up registry-down clean
 
 help:
 	@echo "make run         start Kafka, the registry, topics, schemas and WORKERS=1 processors"
@@ -36,7 +36,7 @@ status: $(STAMP)
 	$(OMNI) status
 
 # pytest's exit code 5 means it ran no test: that is a failure here, never a pass.
-test: $(STAMP) lint
+test: $(STAMP) lint browser-deps
 	@$(PYTEST) tests -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -44,8 +44,12 @@ test-unit: $(STAMP)
 	@$(PYTEST) tests/unit -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) browser-deps
 	$(PYTEST) tests/integration -p no:cacheprovider
+
+# Debian's chromium and the pinned npm packages of the collector's browser test.
+browser-deps:
+	bash tests/browser/install.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check schemas streams connectors deploy tests

@@ -8,16 +8,20 @@ person never has to read a traceback to learn that a port is taken.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from connectors.cli import connector_app
 from deploy.local.cli import kafka_app, registry_app
+from deploy.local.postgres_cli import postgres_app
 from deploy.stack import down, status, up
 from schemas.cli import produce, schemas_app, tail, topics_app
-from schemas.exceptions import OmniError
+from schemas.exceptions import ContractError, OmniError
 from schemas.settings import Settings
 from streams.cli import worker
 
@@ -29,8 +33,10 @@ app = typer.Typer(
 )
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(registry_app, name="registry")
+app.add_typer(postgres_app, name="postgres")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(connector_app, name="connector")
 app.command("up")(up)
 app.command("down")(down)
 app.command("status")(status)
@@ -42,9 +48,21 @@ err = Console(stderr=True)
 
 
 @app.callback()
-def root(ctx: typer.Context) -> None:
+def root(
+    ctx: typer.Context,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="a file of OMNI_* settings, read after the environment "
+            "(`make run` passes its generated demo credentials this way)"
+        ),
+    ] = None,
+) -> None:
     """Build the settings (``OMNI_*`` environment) once for every command."""
-    ctx.obj = Settings()
+    if env_file is not None and not env_file.is_file():
+        raise ContractError(f"--env-file {env_file} does not exist")
+    # pydantic-settings takes the dotenv path as a private init argument.
+    ctx.obj = Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
 
 
 def main() -> None:

@@ -189,15 +189,82 @@ class CollectorSettings(BaseModel):
 
 
 class PosSettings(BaseModel):
-    """The store/POS connector (``connectors.pos``)."""
+    """The store/POS connector (``connectors.pos``): receipts by HTTP or dropped files.
+
+    ``api_keys`` is a JSON list in the environment
+    (``OMNI_CONNECTORS__POS__API_KEYS='["..."]'``); any of them is accepted as
+    ``Authorization: Bearer <key>``, so a key can be rotated without downtime.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8091, description="0 picks a free port (tests)")
+    api_keys: list[SecretStr] = Field(default_factory=list, description="Bearer tokens (secret)")
+    watch_dir: Path | None = Field(
+        default=None, description="folder polled for receipt files; unset: HTTP only"
+    )
+    poll_interval_s: float = Field(default=1.0, description="how often the folder is listed")
+    settle_s: float = Field(
+        default=2.0, description="a file without a .done marker must be unchanged this long"
+    )
+    default_currency: str = Field(default="EUR", description="when a receipt names none")
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, description="per HTTP request")
+    max_file_bytes: int = Field(default=256 * 1024 * 1024, description="larger files: refused")
+    max_in_flight: int = Field(default=50_000, description="records unacknowledged; beyond: 503")
+    retry_after_s: int = 1
+    linger_ms: int = 5
+    delivery_timeout_s: float = 30.0
+    drain_timeout_s: float = 30.0
 
 
 class ServiceDeskSettings(BaseModel):
-    """The service-desk webhook connector (``connectors.servicedesk``)."""
+    """The service-desk webhook connector (``connectors.servicedesk``).
+
+    ``secrets`` is a JSON list (``OMNI_CONNECTORS__SERVICE_DESK__SECRETS='["..."]'``):
+    the HMAC-SHA256 keys a request may be signed with (several, for rotation).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8092, description="0 picks a free port (tests)")
+    secrets: list[SecretStr] = Field(
+        default_factory=list, description="shared HMAC secrets of X-Omni-Signature (secret)"
+    )
+    tolerance_s: int = Field(
+        default=300, description="X-Omni-Timestamp may be this far from now (replays)"
+    )
+    source: str = Field(default="service-desk", description="envelope.source of its events")
+    max_body_bytes: int = Field(default=1024 * 1024, description="per HTTP request")
+    max_in_flight: int = Field(default=50_000, description="records unacknowledged; beyond: 503")
+    retry_after_s: int = 1
+    linger_ms: int = 5
+    delivery_timeout_s: float = 30.0
+    drain_timeout_s: float = 30.0
 
 
 class InventorySettings(BaseModel):
-    """The ERP inventory feed (``connectors.inventory``)."""
+    """The ERP inventory feed (``connectors.inventory``): movements, snapshots, prices.
+
+    ``api_keys`` works as the POS connector's (``OMNI_CONNECTORS__INVENTORY__API_KEYS``).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8093, description="0 picks a free port (tests)")
+    api_keys: list[SecretStr] = Field(default_factory=list, description="Bearer tokens (secret)")
+    watch_dir: Path | None = Field(
+        default=None, description="folder polled for ERP CSV files; unset: HTTP only"
+    )
+    poll_interval_s: float = Field(default=1.0, description="how often the folder is listed")
+    settle_s: float = Field(
+        default=2.0, description="a file without a .done marker must be unchanged this long"
+    )
+    source: str = Field(default="erp", description="envelope.source of its events")
+    default_currency: str = Field(default="EUR", description="when a price names none")
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, description="per HTTP request")
+    max_file_bytes: int = Field(default=256 * 1024 * 1024, description="larger files: refused")
+    max_in_flight: int = Field(default=50_000, description="records unacknowledged; beyond: 503")
+    retry_after_s: int = 1
+    linger_ms: int = 5
+    delivery_timeout_s: float = 30.0
+    drain_timeout_s: float = 30.0
 
 
 class WebhookEndpointSettings(BaseModel):
@@ -227,7 +294,7 @@ class WebhookSinkSettings(BaseModel):
     backoff_max_s: float = 10.0
     backoff_jitter: float = Field(default=0.5, ge=0, le=1, description="share of a delay drawn")
     breaker_failure_threshold: int = Field(default=5, description="failures in a row to open")
-    breaker_reset_s: float = Field(default=15.0, description="open time before one trial call")
+    breaker_reset_s: float = Field(default=5.0, description="open time before one trial call")
     max_parallel_keys: int = Field(default=32, description="keys delivered at once")
     batch_max_records: int = 500
     poll_timeout_s: float = 0.5

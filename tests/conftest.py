@@ -26,6 +26,7 @@ RUNTIME_FIXTURES = frozenset(
         "local_registry",
         "kafka_cluster3",
         "admin",
+        "postgres_dsn",
     }
 )
 

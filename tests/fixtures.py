@@ -15,14 +15,17 @@ A broker that cannot start fails the tests that need it, never skips them.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from deploy.local import KafkaCluster, Registry, StartReport
+from deploy.local import KafkaCluster, Postgres, Registry, StartReport
 from schemas.settings import Settings
 
 # confluentinc/cp-kafka 8.x is Apache Kafka 4.x, and it is the image family
@@ -124,3 +127,26 @@ def _registry_container(version: str) -> Iterator[str]:
 def admin(kafka_bootstrap: str) -> AdminClient:
     """An admin client on the session's broker."""
     return AdminClient({"bootstrap.servers": kafka_bootstrap})
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(settings: Settings) -> Iterator[str]:
+    """A real PostgreSQL: ``OMNI_CONNECTORS__POSTGRES_SINK__DSN`` if set, else our own server.
+
+    Our own runs from a fresh temporary home on a free port, started by
+    ``deploy.local.Postgres`` (which installs the Debian package if needed)
+    and stopped, its data deleted, at session end.
+    """
+    configured = settings.connectors.postgres_sink.dsn
+    if configured is not None:
+        yield configured.get_secret_value()
+        return
+    home = Path(tempfile.mkdtemp(prefix="omni-pg-"))
+    home.chmod(0o755)  # as root the server runs as the postgres user, which must enter it
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = Postgres(settings.local.model_copy(update={"home": home, "postgres_port": port}))
+    for _ in _run(server):
+        yield server.dsn
+    shutil.rmtree(home, ignore_errors=True)

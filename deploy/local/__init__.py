@@ -19,6 +19,8 @@ from deploy.local.exceptions import (
 from deploy.local.fetch import ensure_apicurio, ensure_kafka
 from deploy.local.java import find_java
 from deploy.local.kafka import ClusterStatus, KafkaCluster, NodeStatus
+from deploy.local.pg_binaries import PostgresNotFound
+from deploy.local.postgres import Postgres, PostgresStatus
 from deploy.local.proc import StartReport
 from deploy.local.registry import Registry, RegistryStatus
 
@@ -31,6 +33,9 @@ __all__ = [
     "MavenNotFound",
     "NodeStatus",
     "PortInUse",
+    "Postgres",
+    "PostgresNotFound",
+    "PostgresStatus",
     "ProcessFailed",
     "Registry",
     "RegistryStatus",
