@@ -1,8 +1,10 @@
 """``omni up``, ``omni down`` and ``omni status``: the whole local backbone at once.
 
-``up`` is what ``make run`` calls. The registry keeps its schemas in Kafka
-(KafkaSQL storage) here: events on disk carry schema ids, so the ids must live
-as long as the topics do, across ``down`` and ``up``.
+``up`` is what ``make run`` calls: Kafka, the registry, topics and schemas,
+the stream processors, PostgreSQL, the connectors (sources and sinks) and the
+demo traffic generator. The registry keeps its schemas in Kafka (KafkaSQL
+storage) here: events on disk carry schema ids, so the ids must live as long
+as the topics do, across ``down`` and ``up``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from connectors import registry as connector_registry
 from deploy.local import KafkaCluster, Registry
+from deploy.local.connectors import ConnectorFleet
+from deploy.local.demo import demo_env
+from deploy.local.postgres import Postgres
 from deploy.local.workers import Workers
 from schemas import admin as topic_admin
 from schemas import registry as schema_registry
@@ -69,8 +75,22 @@ def up(
     fleet = Workers(local, workers)
     fleet_report = fleet.up()
     console.print(f"workers    {fleet_report.address}  ({_how(fleet_report)})")
-    console.print(_where_to_look(cluster, registry, fleet))
+    postgres = Postgres(local.local)
+    pg_report = postgres.up()
+    console.print(f"postgres   {pg_report.address}  ({_how(pg_report)})")
+    connectors = _connectors(local)
+    connectors_report = connectors.up()
+    console.print(f"connectors {connectors_report.address}  ({_how(connectors_report)})")
+    console.print(_where_to_look(cluster, registry, fleet, connectors, postgres))
     console.print(f"ready in {time.monotonic() - started:.1f}s; `make down` stops everything")
+
+
+def _connectors(settings: Settings) -> ConnectorFleet:
+    """Every registered source connector and the sinks that have somewhere to write."""
+    names = [n for n in connector_registry.names() if n != "webhook-sink"]
+    if settings.connectors.webhook_sink.endpoints:
+        names.append("webhook-sink")
+    return ConnectorFleet(settings, names, demo_env(settings.local))
 
 
 def _how(report: object) -> str:
@@ -79,12 +99,24 @@ def _how(report: object) -> str:
     return "already running" if reused else f"started in {elapsed:.1f}s"
 
 
-def _where_to_look(cluster: KafkaCluster, registry: Registry, fleet: Workers) -> Table:
+def _where_to_look(
+    cluster: KafkaCluster,
+    registry: Registry,
+    fleet: Workers,
+    connectors: ConnectorFleet,
+    postgres: Postgres,
+) -> Table:
     table = Table("what", "where", title="where to look")
     table.add_row("Kafka bootstrap", cluster.bootstrap_servers)
     table.add_row("schema registry (Confluent API)", registry.url)
     table.add_row("query API", f"{fleet.url(1)}/v1/stock/{{sku}}")
     table.add_row("Prometheus metrics", ", ".join(f"{u}/metrics" for u in fleet.urls))
+    for name in connectors.names:
+        url = connectors.url(name)
+        if url is not None:
+            table.add_row(f"connector {name}", f"{url}  ({url}/metrics)")
+    table.add_row("views in PostgreSQL", f"psql '{postgres.dsn}' -c 'table omni.carts'")
+    table.add_row("demo credentials", str(demo_env(cluster.local)))
     table.add_row("watch a topic", "omni tail omni.view.carts")
     table.add_row("send an event", "omni produce CartItemAdded --json '{...}'")
     table.add_row("logs and data", str(cluster.local.home))
@@ -97,8 +129,13 @@ def down(
 ) -> None:
     """Stop the workers, the registry, then Kafka (data is kept; `make clean` removes it)."""
     settings = _settings(ctx)
+    all_connectors = ConnectorFleet(settings, connector_registry.names(), None)
+    console.print(f"connectors {len(all_connectors.down())} stopped")
     stopped = Workers(settings, workers).down()
     console.print(f"workers    {len(stopped)} stopped")
+    console.print(
+        f"postgres   {'stopped' if Postgres(settings.local).down() else 'was not running'}"
+    )
     cluster, registry = _local_stack(settings)
     stopped_registry = registry.down()
     console.print(f"registry   {'stopped' if stopped_registry else 'was not running'}")
@@ -118,4 +155,10 @@ def status(ctx: typer.Context) -> None:
     for n, pid in fleet.running().items():
         if pid is not None:
             table.add_row(f"worker {n}", fleet.url(n), f"yes (pid {pid})")
+    connectors = ConnectorFleet(_settings(ctx), connector_registry.names(), None)
+    for name, pid in connectors.running().items():
+        if pid is not None:
+            table.add_row(f"connector {name}", connectors.url(name) or "-", f"yes (pid {pid})")
+    postgres = Postgres(_settings(ctx).local)
+    table.add_row("postgres", postgres.dsn, "yes" if postgres.status().running else "no")
     console.print(table)
