@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from connectors.cli import connector_app
+from connectors.simulator.cli import simulate
 from deploy.local.cli import kafka_app, registry_app
 from deploy.local.postgres_cli import postgres_app
 from deploy.stack import down, status, up
@@ -43,6 +44,7 @@ app.command("status")(status)
 app.command("produce")(produce)
 app.command("tail")(tail)
 app.command("worker")(worker)
+app.command("simulate")(simulate)
 
 err = Console(stderr=True)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -148,3 +148,40 @@ def _reconcile_config(
 def _value(current: dict[str, Any], key: str) -> str | None:
     entry = current.get(key)
     return None if entry is None else str(entry.value)
+
+
+def ensure_changelogs(
+    admin: AdminClient, settings: TopicSettings, wanted: dict[str, int]
+) -> list[str]:
+    """Create compacted changelog topics (name -> partitions) that do not exist yet.
+
+    A stream processor's changelogs must have exactly its source's partition
+    count. Left to chance, a worker's first metadata request can race the
+    framework's own declaration and a broker with topic auto-creation
+    creates the changelog with its default count; the first table write then
+    fails. Creating them up front, with the right count, removes the race; an
+    existing changelog with another count is an error to fix by hand (its
+    state is keyed by partition), reported before anything runs.
+    """
+    present = existing_topics(admin)
+    wrong = {n: (present[n], p) for n, p in wanted.items() if n in present and present[n] != p}
+    if wrong:
+        detail = ", ".join(
+            f"{n} has {have} partitions, needs {want}" for n, (have, want) in wrong.items()
+        )
+        raise TopicAdminError(f"changelog partition counts differ from their sources: {detail}")
+    config = {"cleanup.policy": "compact", "min.insync.replicas": str(settings.min_insync_replicas)}
+    new = [
+        NewTopic(n, num_partitions=p, replication_factor=settings.replication_factor, config=config)
+        for n, p in wanted.items()
+        if n not in present
+    ]
+    if new:
+        futures = admin.create_topics(new, request_timeout=TIMEOUT_S)
+        for name, future in futures.items():
+            try:
+                future.result(timeout=TIMEOUT_S)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise TopicAdminError(f"creating {name}: {exc.args[0]}") from exc
+    return [t.topic for t in new]

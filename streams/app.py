@@ -14,6 +14,7 @@ from typing import Any
 
 import faust
 
+from schemas.admin import ensure_changelogs, make_admin
 from schemas.avro import SchemaSet, load_schema_set
 from schemas.codec import FastDecoder, FastEncoder
 from schemas.registry import make_client
@@ -114,3 +115,17 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     for name in domains or registry.DOMAINS:
         registry.install(name, app, runtime)
     return app
+
+
+def declare_changelogs(app: faust.App, settings: Settings) -> list[str]:
+    """Create the app's changelog topics with their tables' partition counts, before start.
+
+    See :func:`schemas.admin.ensure_changelogs` for the race this removes.
+    Faust names them ``<app id>-<table>-changelog``: renaming either moves the state.
+    """
+    wanted = {
+        table.changelog_topic.get_topic_name(): int(table.partitions or 0)
+        for table in app.tables.values()
+    }
+    wanted = {name: n for name, n in wanted.items() if n > 0}
+    return ensure_changelogs(make_admin(settings.kafka), settings.topics, wanted)

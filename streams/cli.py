@@ -9,7 +9,7 @@ from faust.worker import Worker
 
 from schemas.exceptions import ContractError
 from schemas.settings import Settings
-from streams.app import create_app
+from streams.app import create_app, declare_changelogs
 
 
 def worker(
@@ -32,6 +32,7 @@ def worker(
         updates["web_port"] = web_port
     settings = settings.model_copy(update={"streams": settings.streams.model_copy(update=updates)})
     app = create_app(settings)
+    declare_changelogs(app, settings)
     runner = Worker(app, loglevel=loglevel, redirect_stdouts=False)
     # Faust's start-up spinner leaves the root logger at DEBUG (~2% of a busy worker).
     runner.spinner = None

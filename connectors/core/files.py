@@ -107,13 +107,16 @@ def ready_files(folder: Path, settler: Settler, now_s: float | None = None) -> l
     settler.keep_only(names)
     ready = []
     for name in names:
-        stat = entries[name].stat()
         path = folder / name
-        marked = f"{name}{MARKER}" in entries
-        if marked or settler.stable(
-            name, stat.st_size, stat.st_mtime_ns, now_s, ends_with_newline(path)
-        ):
-            ready.append((stat.st_mtime_ns, name, path))
+        try:
+            stat = entries[name].stat()
+            marked = f"{name}{MARKER}" in entries
+            if marked or settler.stable(
+                name, stat.st_size, stat.st_mtime_ns, now_s, ends_with_newline(path)
+            ):
+                ready.append((stat.st_mtime_ns, name, path))
+        except FileNotFoundError:  # moved or deleted since the listing: not ours any more
+            continue
     return [path for _, _, path in sorted(ready)]
 
 
@@ -208,7 +211,10 @@ class FolderFeed:
                 await asyncio.wait_for(self._stop.wait(), self.poll_interval_s)
 
     async def _read(self, path: Path) -> bool:
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:  # taken away since the listing
+            return True
         if size > self.max_file_bytes:
             too_big = Reject(0, b"", "file_too_large", f"{size} bytes > {self.max_file_bytes}")
             await asyncio.to_thread(archive, path, [too_big], {"published": 0})
@@ -243,10 +249,21 @@ class RowPublisher(Publisher):
 
     Headers as every dead letter's, with ``omni.source.topic`` = ``file:NAME``
     and ``omni.source.offset`` = the line number, plus ``omni.source.file`` and
-    ``omni.source.line`` spelled out.
+    ``omni.source.line`` spelled out. It uses the base class's produce path so
+    dead letters share its in-flight bound, delivery callbacks and flush.
     """
 
-    async def dead_letter_row(self, reject: Reject, *, file: str) -> None:
+    async def dead_letter_rows(self, rejects: list[Reject], *, file: str) -> None:
+        """Every refused row of a file, produced at once and acknowledged."""
+        if not rejects:
+            return
+        topic = DEAD_LETTERS.physical(self._prefix)
+        await self._produce([(topic, None, r.raw, self._row_headers(r, file)) for r in rejects])
+        if self._metrics is not None:
+            for reject in rejects:
+                self._metrics.dead_lettered(reject.reason)
+
+    def _row_headers(self, reject: Reject, file: str) -> list[tuple[str, str | bytes | None]]:
         values = (reject.reason, reject.message[:1000], f"file:{file}", "-1", str(reject.line))
         headers: dict[str, str | bytes | None] = dict(
             zip(DLQ_HEADERS, (*values, self._processor), strict=True)
@@ -254,10 +271,7 @@ class RowPublisher(Publisher):
         headers[REASON_HEADER] = reject.reason
         headers[FILE_HEADER] = file
         headers[LINE_HEADER] = str(reject.line)
-        topic = DEAD_LETTERS.physical(self._prefix)
-        await self._produce([(topic, None, reject.raw, list(headers.items()))])
-        if self._metrics is not None:
-            self._metrics.dead_lettered(reject.reason)
+        return list(headers.items())
 
 
 async def publish_patiently(publish: Callable[[], Awaitable[None]], attempts: int = 30) -> None:
@@ -298,6 +312,8 @@ async def publish_file(
                 published += len(unit.events)
             except InvalidEvent as exc:
                 refused.extend(unit.rejected("invalid_event", str(exc)))
-    for reject in sorted(refused, key=lambda r: r.line):
-        await publisher.dead_letter_row(reject, file=file)
-    return FileOutcome(published, sorted(refused, key=lambda r: r.line))
+    refused.sort(key=lambda r: r.line)
+    for start in range(0, len(refused), CHUNK_UNITS):
+        rows = refused[start : start + CHUNK_UNITS]
+        await publish_patiently(partial(publisher.dead_letter_rows, rows, file=file))
+    return FileOutcome(published, refused)
