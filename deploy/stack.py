@@ -18,7 +18,7 @@ from rich.table import Table
 
 from connectors import registry as connector_registry
 from deploy.local import KafkaCluster, Registry
-from deploy.local.connectors import ConnectorFleet
+from deploy.local.connectors import ConnectorFleet, Simulator
 from deploy.local.demo import demo_env
 from deploy.local.postgres import Postgres
 from deploy.local.workers import Workers
@@ -48,8 +48,11 @@ def _local_stack(settings: Settings) -> tuple[KafkaCluster, Registry]:
 def up(
     ctx: typer.Context,
     workers: Annotated[int, typer.Option(help="stream-processor worker processes")] = 1,
+    simulate: Annotated[bool, typer.Option(help="send demo traffic through the connectors")] = True,
+    customers: Annotated[int, typer.Option(help="simulated customers")] = 2000,
+    rate: Annotated[float, typer.Option(help="simulated channel messages a second")] = 50.0,
 ) -> None:
-    """Start Kafka, the registry, topics, schemas and the stream processors."""
+    """Start Kafka, the registry, processors, PostgreSQL, connectors and demo traffic."""
     settings = _settings(ctx)
     started = time.monotonic()
     cluster, registry = _local_stack(settings)
@@ -81,6 +84,11 @@ def up(
     connectors = _connectors(local)
     connectors_report = connectors.up()
     console.print(f"connectors {connectors_report.address}  ({_how(connectors_report)})")
+    if simulate:
+        seed = int(time.time()) % 1_000_000
+        sim = Simulator(local, connectors.env_file).up(customers, rate, seed)
+        how = "already running" if sim.reused else f"seed {seed}, {rate:g} messages/s"
+        console.print(f"simulator  {customers} customers through the connectors ({how})")
     console.print(_where_to_look(cluster, registry, fleet, connectors, postgres))
     console.print(f"ready in {time.monotonic() - started:.1f}s; `make down` stops everything")
 
@@ -116,6 +124,7 @@ def _where_to_look(
         if url is not None:
             table.add_row(f"connector {name}", f"{url}  ({url}/metrics)")
     table.add_row("views in PostgreSQL", f"psql '{postgres.dsn}' -c 'table omni.carts'")
+    table.add_row("demo traffic (simulator log)", str(Simulator(fleet.settings, None).log_file))
     table.add_row("demo credentials", str(demo_env(cluster.local)))
     table.add_row("watch a topic", "omni tail omni.view.carts")
     table.add_row("send an event", "omni produce CartItemAdded --json '{...}'")
@@ -129,6 +138,7 @@ def down(
 ) -> None:
     """Stop the workers, the registry, then Kafka (data is kept; `make clean` removes it)."""
     settings = _settings(ctx)
+    Simulator(settings, None).down()
     all_connectors = ConnectorFleet(settings, connector_registry.names(), None)
     console.print(f"connectors {len(all_connectors.down())} stopped")
     stopped = Workers(settings, workers).down()

@@ -20,6 +20,9 @@ def simulate(
     ] = 0,
     seed: Annotated[int, typer.Option(help="same seed, same journeys and event ids")] = 42,
     progress: Annotated[bool, typer.Option(help="show the progress bar")] = True,
+    tag: Annotated[
+        str, typer.Option(hidden=True, help="identity marker for process managers")
+    ] = "",
 ) -> None:
     """Send journeys through the collector, POS, service desk and inventory connectors."""
     settings = ctx.obj

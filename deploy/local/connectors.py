@@ -97,3 +97,37 @@ class ConnectorFleet:
 
     def running(self) -> dict[str, int | None]:
         return {n: p.pid() for n, p in self._procs.items()}
+
+
+class Simulator:
+    """The demo traffic generator of ``make run``: ``omni simulate`` in the background."""
+
+    def __init__(self, settings: Settings, env_file: Path | None) -> None:
+        self.env_file = env_file
+        self._proc = ManagedProcess(settings.local.home / "simulator", "simulator.log")
+
+    @property
+    def log_file(self) -> Path:
+        return self._proc.log_file
+
+    def up(self, customers: int, rate: float, seed: int) -> StartReport:
+        """Start it unless it runs; a new seed each time, so a second run brings new traffic."""
+        started_at = time.monotonic()
+        pid = self._proc.pid()
+        if pid is not None:
+            return StartReport("simulator", str(self.log_file), True, (pid,), 0.0)
+        cmd = [sys.executable, "-c", "from deploy.cli import main; main()"]
+        if self.env_file is not None:
+            cmd += ["--env-file", str(self.env_file)]
+        cmd += ["simulate", "--customers", str(customers), "--rate", str(rate)]
+        cmd += ["--seed", str(seed), "--no-progress", "--tag", self._proc.marker]
+        pid = self._proc.start_command(cmd)
+        return StartReport(
+            "simulator", str(self.log_file), False, (pid,), time.monotonic() - started_at
+        )
+
+    def down(self) -> int | None:
+        pid = self._proc.request_stop()
+        if pid is not None:
+            self._proc.finish_stop(pid, time.monotonic() + 10)
+        return pid
