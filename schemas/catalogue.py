@@ -143,7 +143,7 @@ def _records(namespace: str, *names: str) -> tuple[str, ...]:
 
 COLLECTOR = "connectors.collector"
 POS = "connectors.pos"
-SERVICE_DESK = "connectors.service_desk"
+SERVICE_DESK = "connectors.servicedesk"
 INVENTORY_FEED = "connectors.inventory"
 SIMULATOR = "connectors.simulator"
 PROCESSORS = "streams"

@@ -40,9 +40,8 @@ import orjson
 
 from connectors.core.exceptions import InvalidEvent, PublishError
 from connectors.core.logs import get_logger
-from connectors.core.publisher import Publisher
+from connectors.core.publisher import DeadLetter, Publisher
 from connectors.core.rows import Reject, Unit, format_of
-from schemas.catalogue import DEAD_LETTERS, DLQ_HEADERS
 
 CHUNK_UNITS = 500
 DONE_DIR = "done"
@@ -249,29 +248,26 @@ class RowPublisher(Publisher):
 
     Headers as every dead letter's, with ``omni.source.topic`` = ``file:NAME``
     and ``omni.source.offset`` = the line number, plus ``omni.source.file`` and
-    ``omni.source.line`` spelled out. It uses the base class's produce path so
-    dead letters share its in-flight bound, delivery callbacks and flush.
+    ``omni.source.line`` spelled out. Dead letters go through the publisher's
+    own produce path, so they share its in-flight bound, callbacks and flush.
     """
 
     async def dead_letter_rows(self, rejects: list[Reject], *, file: str) -> None:
         """Every refused row of a file, produced at once and acknowledged."""
-        if not rejects:
-            return
-        topic = DEAD_LETTERS.physical(self._prefix)
-        await self._produce([(topic, None, r.raw, self._row_headers(r, file)) for r in rejects])
-        if self._metrics is not None:
-            for reject in rejects:
-                self._metrics.dead_lettered(reject.reason)
-
-    def _row_headers(self, reject: Reject, file: str) -> list[tuple[str, str | bytes | None]]:
-        values = (reject.reason, reject.message[:1000], f"file:{file}", "-1", str(reject.line))
-        headers: dict[str, str | bytes | None] = dict(
-            zip(DLQ_HEADERS, (*values, self._processor), strict=True)
+        await self.dead_letter_many(
+            [
+                DeadLetter(
+                    r.raw,
+                    None,
+                    r.reason,
+                    r.message,
+                    f"file:{file}",
+                    position=str(r.line),
+                    extra={FILE_HEADER: file, LINE_HEADER: str(r.line)},
+                )
+                for r in rejects
+            ]
         )
-        headers[REASON_HEADER] = reject.reason
-        headers[FILE_HEADER] = file
-        headers[LINE_HEADER] = str(reject.line)
-        return list(headers.items())
 
 
 async def publish_patiently(publish: Callable[[], Awaitable[None]], attempts: int = 30) -> None:

@@ -25,7 +25,8 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -125,6 +126,23 @@ class _Ticket:
             self.future.set_result(None)
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One refused input for ``omni.dlq``: its bytes and why.
+
+    ``position`` fills ``omni.source.offset`` (a line number for a file, ``-1``
+    for an HTTP body); ``extra`` adds headers such as the file and line.
+    """
+
+    value: bytes
+    key: bytes | None
+    reason: str
+    error: BaseException | str
+    origin: str
+    position: str = "-1"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
 class Publisher:
     """Avro records to the catalogue's topics, acknowledged before ``publish_many`` returns."""
 
@@ -218,20 +236,26 @@ class Publisher:
         ``origin`` says where the bytes came from (an HTTP route, a file name); it
         fills ``omni.source.topic`` and the partition and offset are ``-1``.
         """
-        kind = type(error).__name__ if isinstance(error, BaseException) else reason
-        headers = dict(
-            zip(
-                DLQ_HEADERS,
-                (kind, str(error)[:1000], origin, "-1", "-1", self._processor),
-                strict=True,
-            )
-        )
-        headers[REASON_HEADER] = reason
+        await self.dead_letter_many([DeadLetter(value, key, reason, error, origin)])
+
+    async def dead_letter_many(self, letters: Sequence[DeadLetter]) -> None:
+        """Several refused inputs at once (one produce, one wait), each with its headers."""
+        if not letters:
+            return
         topic = DEAD_LETTERS.physical(self._prefix)
-        header_list: Headers = list(headers.items())
-        await self._produce([(topic, key, value, header_list)])
+        await self._produce([(topic, d.key, d.value, self._letter_headers(d)) for d in letters])
         if self._metrics is not None:
-            self._metrics.dead_lettered(reason)
+            for letter in letters:
+                self._metrics.dead_lettered(letter.reason)
+
+    def _letter_headers(self, letter: DeadLetter) -> Headers:
+        error = letter.error
+        kind = type(error).__name__ if isinstance(error, BaseException) else letter.reason
+        values = (kind, str(error)[:1000], letter.origin, "-1", letter.position, self._processor)
+        headers: dict[str, str | bytes | None] = dict(zip(DLQ_HEADERS, values, strict=True))
+        headers[REASON_HEADER] = letter.reason
+        headers.update(letter.extra)
+        return list(headers.items())
 
     async def close(self, timeout_s: float = 30.0) -> int:
         """Stop polling after flushing what is in flight; returns records left unacknowledged."""
