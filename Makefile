@@ -10,12 +10,14 @@ NODES  ?= 1
 WORKERS ?= 1
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run down status test test-unit test-integration browser-deps lint fmt docs kafka-up kafka-down registry-up registry-down clean
+.PHONY: help run down status test test-unit test-integration test-faults browser-deps lint fmt docs kafka-up kafka-down registry-up registry-down clean bench bench-quick
 
 help:
 	@echo "make run         start Kafka, the registry, topics, schemas and WORKERS=1 processors"
 	@echo "make test        lint, then the whole suite against a real broker and registry"
 	@echo "make test-unit   the fast tests, no broker"
+	@echo "make test-faults the fault-injection suite (FAULT_ARGS=\"--fault-events N --fault-seed S\")"
+	@echo "make bench       end-to-end benchmarks B1-B6 (bench-results/latest.md); make bench-quick ~1 min"
 	@echo "make down        stop everything make run started"
 	@echo "make kafka-up    NODES=1|3   start the local broker(s); make kafka-down stops them"
 	@echo "make lint        ruff and mypy;  make docs  regenerate AsyncAPI and the README table"
@@ -46,6 +48,24 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP) browser-deps
 	$(PYTEST) tests/integration -p no:cacheprovider
+
+# Crashes, rebalances, broker loss and bad input; the report lands in bench-results/.
+test-faults: $(STAMP)
+	@$(PYTEST) tests/faults -p no:cacheprovider $(FAULT_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# End-to-end benchmarks against the real broker and registry: one table, also written to
+# bench-results/latest.{json,md}. Figures are reported, never gated on.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,dev,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m tests.bench.run
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m tests.bench.run --quick
 
 # Debian's chromium and the pinned npm packages of the collector's browser test.
 browser-deps:

@@ -22,7 +22,9 @@ from schemas.settings import Settings
 from streams import transport
 from streams.dlq import DeadLetters
 from streams.metrics import Metrics
+from streams.output import Output
 from streams.pricing.book import PriceBook
+from streams.web import Reader
 
 
 @dataclass
@@ -35,7 +37,9 @@ class Runtime:
     dead_letters: DeadLetters
     metrics: Metrics
     schema_set: SchemaSet
+    out: Output
     prices: PriceBook = field(default_factory=PriceBook)
+    readers: dict[str, Reader] = field(default_factory=dict)
 
     def topic_name(self, name: str) -> str:
         return f"{self.settings.topics.prefix}{name}"
@@ -103,13 +107,15 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     schema_set = load_schema_set()
     client = make_client(settings.registry)
     metrics = Metrics()
+    out = Output(settings)
     runtime = Runtime(
         settings=settings,
         decoder=FastDecoder(client, schema_set),
         encoder=FastEncoder(client, schema_set),
-        dead_letters=DeadLetters(app, settings, metrics),
+        dead_letters=DeadLetters(out, settings, metrics),
         metrics=metrics,
         schema_set=schema_set,
+        out=out,
     )
     metrics.install(app)
     for name in domains or registry.DOMAINS:

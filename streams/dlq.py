@@ -15,10 +15,9 @@ from typing import TYPE_CHECKING
 from schemas.catalogue import DEAD_LETTERS
 
 if TYPE_CHECKING:
-    import faust
-
     from schemas.settings import Settings
     from streams.metrics import Metrics
+    from streams.output import Output
 
 REASON_HEADER = "omni.error.reason"
 
@@ -26,13 +25,9 @@ REASON_HEADER = "omni.error.reason"
 class DeadLetters:
     """Sends poison records to ``omni.dlq`` through the app's producer."""
 
-    def __init__(self, app: faust.App, settings: Settings, metrics: Metrics) -> None:
-        self._topic = app.topic(
-            DEAD_LETTERS.physical(settings.topics.prefix),
-            key_serializer="raw",
-            value_serializer="raw",
-            partitions=settings.topics.partitions_override or DEAD_LETTERS.partitions,
-        )
+    def __init__(self, out: Output, settings: Settings, metrics: Metrics) -> None:
+        self._out = out
+        self._topic = DEAD_LETTERS.physical(settings.topics.prefix)
         self._metrics = metrics
         self.processor = settings.streams.app_id
 
@@ -60,5 +55,5 @@ class DeadLetters:
             ("omni.source.offset", str(offset).encode()),
             ("omni.processor", self.processor.encode()),
         ]
-        await self._topic.send(key=key, value=value, headers=list(headers))
+        await self._out.send(self._topic, key, value, headers)
         self._metrics.dead_letters.labels(reason=reason, topic=topic).inc()

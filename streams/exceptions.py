@@ -4,7 +4,8 @@
     └── StreamsError             the stream processors
         ├── UnsupportedEvent     a record the domain's rules do not handle (agent wiring bug)
         ├── InvalidIdentifier    an identity key or raw e-mail/phone that cannot be used
-        └── CorruptState         a table value the rules cannot read back
+        ├── CorruptState         a table value the rules cannot read back
+        └── EmitFailed           Kafka did not acknowledge what a processor emitted
 
 Business refusals (not enough stock, an order transition that is not allowed,
 an unknown merge id) are *not* errors: rules return an explicit ``Rejected``
@@ -31,3 +32,11 @@ class InvalidIdentifier(StreamsError, ValueError):
 
 class CorruptState(StreamsError):
     """A stored state dict is missing fields or has the wrong shape."""
+
+
+class EmitFailed(StreamsError):
+    """An emitted view, command or dead letter was not acknowledged by Kafka.
+
+    The run that emitted it must not write its state: the agent stops, and
+    the run is applied again (with the same emissions) after a restart.
+    """

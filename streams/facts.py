@@ -100,7 +100,7 @@ class FactPublisher:
             ).inc()
             return False
         value = self.runtime.encoder.encode(self.topic_name, RECORD, record)
-        await self.topic.send(key=key.encode(), value=value)
+        await self.runtime.out.send(self.topic_name, key.encode(), value)
         return True
 
     async def tell(

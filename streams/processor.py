@@ -28,8 +28,10 @@ Order of a run (an outbox, in effect):
 1. apply the rules in memory and emit everything the run causes (views,
    commands to other processors, answers, facts, dead letters);
 2. flush the producer: all of it is acknowledged;
-3. write the touched table keys, then the watermark; flush again, because
-   Faust commits source offsets without flushing changelogs first.
+3. write the touched table keys, then the watermark; these must be durable
+   before the source offsets are committed, which Faust does without
+   flushing: the batching transport flushes before each commit (once per
+   commit interval), the ``take`` mode flushes here.
 
 A crash before 3 leaves the state as it was: the run is applied again and
 its emissions repeat with the same deterministic ids (views are upserts, and
@@ -106,11 +108,13 @@ class BatchProcessor(abc.ABC):
         if not fresh:
             return
         store = await self.apply_partition(fresh)
-        producer = self.app.producer
-        await producer.flush()  # every effect out before the state that says it happened
+        await self.runtime.out.flush()  # every effect out before the state that says it happened
         store()
         self.table[watermark_key(topic)] = str(fresh[-1].offset).encode()
-        await producer.flush()  # Faust commits offsets without flushing changelogs first
+        if not self.runtime.batched:
+            # Faust commits offsets without flushing changelogs first; the batching
+            # transport flushes once before each commit instead of once per run.
+            await self.app.producer.flush()
 
     def watermark(self, topic: str) -> int:
         data = self.table.get(watermark_key(topic))

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 Local = Callable[[], Awaitable[Any]]
+# A local read by key: (HTTP status, JSON body). Registered by the profile views so
+# the identity views answer without an HTTP hop when this worker owns the key.
+Reader = Callable[[str], tuple[int, bytes]]
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")
 
@@ -43,13 +46,25 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def json_bytes(body: Any) -> bytes:
+    return orjson.dumps(body, default=_default)
+
+
+def error_bytes(status: int, message: str) -> bytes:
+    return json_bytes({"error": message, "status": status})
+
+
 def json_response(web: Any, body: Any, status: int = 200) -> Any:
-    data = orjson.dumps(body, default=_default)
-    return web.bytes(data, content_type="application/json", status=status)
+    return web.bytes(json_bytes(body), content_type=JSON, status=status)
 
 
 def error(web: Any, status: int, message: str) -> Any:
-    return json_response(web, {"error": message, "status": status}, status)
+    return web.bytes(error_bytes(status, message), content_type=JSON, status=status)
+
+
+def reader_response(web: Any, answer: tuple[int, bytes]) -> Any:
+    status, body = answer
+    return web.bytes(body, content_type=JSON, status=status)
 
 
 def bad_id(web: Any, name: str, value: str) -> Any:

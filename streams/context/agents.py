@@ -347,17 +347,17 @@ class ProfileProcessor(BatchProcessor):
             value = (
                 None if view is None else encoder.encode(self.cart_view, "omni.view.CartView", view)
             )
-            await self.out[self.cart_view].send(key=key.encode(), value=value)
+            await self.runtime.out.send(self.cart_view, key.encode(), value)
             metrics.views.labels("carts").inc()
         for key in sorted(batch.changed):
             ctx = batch.profiles[key].ctx
             value = encoder.encode(
                 self.context_view, "omni.view.CustomerContext", model.to_view(ctx)
             )
-            await self.out[self.context_view].send(key=key.encode(), value=value)
+            await self.runtime.out.send(self.context_view, key.encode(), value)
             metrics.views.labels("customer-context").inc()
         for key, data, headers in batch.sends:
-            await self.out[self.topic_name].send(key=key.encode(), value=data, headers=headers)
+            await self.runtime.out.send(self.topic_name, key.encode(), data, headers)
         if batch.latest_at and (batch.changed or batch.changed_carts):
             lag_s = max(time.time() - batch.latest_at / 1000, 0.0)
             metrics.latency.labels("customer-context").observe(lag_s)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from streams.carts import views as cart_views
 from streams.context import model, tables
-from streams.web import bad_id, error, json_response, routed, valid_id
+from streams.web import bad_id, error_bytes, json_bytes, reader_response, routed, valid_id
 
 if TYPE_CHECKING:
     import faust
@@ -25,17 +25,22 @@ if TYPE_CHECKING:
 def install(app: faust.App, processor: ProfileProcessor) -> None:
     table = processor.table
 
+    def read(canonical: str) -> tuple[int, bytes]:
+        data = table.get(canonical.encode())
+        if data is None:
+            return 404, error_bytes(404, f"no customer context for canonical id {canonical!r}")
+        return 200, json_bytes(model.to_view(tables.decode(data).ctx))
+
+    processor.runtime.readers["context"] = read
+
     @app.page("/v1/profiles/{canonical}/context")
     async def profile_context(web: Any, request: Any, canonical: str) -> Any:
         if not valid_id(canonical):
             return bad_id(web, "canonical id", canonical)
 
         async def local() -> Any:
-            data = table.get(canonical.encode())
-            if data is None:
-                return error(web, 404, f"no customer context for canonical id {canonical!r}")
-            return json_response(web, model.to_view(tables.decode(data).ctx))
+            return reader_response(web, read(canonical))
 
         return await routed(app, web, table.name, canonical, request.path, local)
 
-    cart_views.install(app, processor.carts)
+    cart_views.install(app, processor.carts, processor.runtime.readers)

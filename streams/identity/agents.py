@@ -155,15 +155,15 @@ class Resolver(BatchProcessor):
         if verdict is idempotency.Verdict.DUPLICATE:
             self.count(record, short_name(name), "duplicate")
             return
-        entry = work.put(replace(entry, seen=seen))
+        fresh = sorted(entry.to_claim(k for k in keys if parse_key(k)[1] != value))
+        entry = work.put(replace(entry, seen=seen).with_claimed(fresh))
         canonical = tables.canonical_ref(entry)
         m = meta(event)
         why = {"cause_id": m.event_id, "at": m.at}
         reason = "login" if short_name(name) == "CustomerIdentified" else "linked"
-        for other in keys:
+        for other in fresh:
             other_kind, other_value = parse_key(other)
-            if other_value != value:
-                work.link("claim", (other_value, other_kind), canonical, reason=reason, **why)
+            work.link("claim", (other_value, other_kind), canonical, reason=reason, **why)
         if short_name(name) == "ProfilesUnmergeRequested":
             work.link(
                 "unmerge",
@@ -182,14 +182,14 @@ class Resolver(BatchProcessor):
         encoder = self.runtime.encoder
         for key, value in work.links:
             data = encoder.encode(self.links_topic_name, COMMAND, value)
-            await self.links_out.send(key=key.encode(), value=data)
+            await self.runtime.out.send(self.links_topic_name, key.encode(), data)
         for key, body, headers in work.profiles:
             data = (
                 body
                 if headers is not None
                 else encoder.encode(self.profiles_topic_name, PROFILE_COMMAND, body)
             )
-            await self.profiles_out.send(key=key.encode(), value=data, headers=headers)
+            await self.runtime.out.send(self.profiles_topic_name, key.encode(), data, headers)
 
 
 def install(app: faust.App, runtime: Runtime) -> None:

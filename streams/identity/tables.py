@@ -15,7 +15,7 @@ Never rename the table: its changelog is ``<app id>-identity_links-changelog``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,19 @@ class Entry:
     merges: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     audit: tuple[dict[str, Any], ...] = ()
     seen: idempotency.Seen = field(default_factory=idempotency.Seen)
+    # Other identifiers this one already claimed for ``claimed_for``: an event
+    # that names them again sends no new claim (most events repeat the same set).
+    claimed: frozenset[str] = frozenset()
+    claimed_for: str = ""
+
+    def to_claim(self, keys: Iterable[str]) -> frozenset[str]:
+        """Of ``keys``, those not yet claimed for the current canonical profile."""
+        held = self.claimed if self.claimed_for == self.canonical else frozenset()
+        return frozenset(keys) - held - {self.key}
+
+    def with_claimed(self, keys: Iterable[str]) -> Entry:
+        held = self.claimed if self.claimed_for == self.canonical else frozenset()
+        return replace(self, claimed=held | frozenset(keys), claimed_for=self.canonical)
 
     @property
     def is_canonical(self) -> bool:
@@ -93,6 +106,8 @@ def encode(entry: Entry) -> bytes:
             "merges": dict(entry.merges),
             "audit": list(entry.audit),
             "seen": idempotency.to_state_dict(entry.seen),
+            "claimed": ordered(entry.claimed),
+            "claimed_for": entry.claimed_for,
         }
     )
 
@@ -112,6 +127,8 @@ def decode(data: bytes) -> Entry:
             merges=raw.get("merges") or {},
             audit=tuple(raw.get("audit") or ()),
             seen=idempotency.from_state_dict(raw["seen"]),
+            claimed=frozenset(raw.get("claimed") or ()),
+            claimed_for=raw.get("claimed_for") or "",
         )
     except (KeyError, TypeError, orjson.JSONDecodeError) as exc:
         raise CorruptState(f"{TABLE_NAME} entry is unreadable: {exc}") from exc

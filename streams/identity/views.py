@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from yarl import URL
 
 from streams.context.tables import TABLE_NAME as PROFILES_TABLE
 from streams.identity import tables
@@ -36,15 +37,21 @@ def install(app: faust.App, resolver: Resolver) -> None:
         data = table.get(identifier.encode())
         return tables.decode(data).canonical if data is not None else None
 
+    here = URL(str(app.conf.canonical_url))
+
     async def relay(web: Any, canonical: str, what: str) -> Any:
         """Fetch from the canonical id's owner, following merge redirects."""
         for _ in range(MAX_REDIRECTS):
             dest = await owner(app, PROFILES_TABLE, canonical)
             if dest is None:
                 return error(web, 503, "partitions are being assigned; retry shortly")
-            url = str(dest.with_path(f"/v1/profiles/{canonical}/{what}"))
-            async with app.http_client.get(url) as answer:
-                status, body = answer.status, await answer.read()
+            read = resolver.runtime.readers.get(what)
+            if read is not None and (dest.host, dest.port) == (here.host, here.port):
+                status, body = read(canonical)  # this worker owns it: no HTTP hop
+            else:
+                url = str(dest.with_path(f"/v1/profiles/{canonical}/{what}"))
+                async with app.http_client.get(url) as answer:
+                    status, body = answer.status, await answer.read()
             if status != 200:
                 return web.bytes(body, content_type=JSON, status=status)
             into = orjson.loads(body).get("merged_into")

@@ -228,13 +228,13 @@ class OrdersProcessor(BatchProcessor):
         encoder, metrics = self.runtime.encoder, self.runtime.metrics
         for movement in batch.movements:
             value = encoder.encode(self.movements_name, MOVEMENT_RECORD, saga.to_record(movement))
-            await self.movements.send(key=movement.sku.encode(), value=value)
+            await self.runtime.out.send(self.movements_name, movement.sku.encode(), value)
         for order_id in sorted(batch.changed):
             order = batch.states[order_id].order
             if order is None:
                 continue
             value = encoder.encode(self.views_name, VIEW_RECORD, model.to_view(order))
-            await self.views.send(key=order_id.encode(), value=value)
+            await self.runtime.out.send(self.views_name, order_id.encode(), value)
             metrics.views.labels("orders").inc()
             lag_s = max(time.time() - batch.latest_at[order_id] / 1000, 0.0)
             metrics.latency.labels("orders").observe(lag_s)

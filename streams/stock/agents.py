@@ -175,10 +175,10 @@ class StockProcessor(BatchProcessor):
         return tables.decode(data) if data is not None else tables.empty(sku)
 
     async def emit(self, batch: Batch) -> None:
-        encoder = self.runtime.encoder
+        encoder, out = self.runtime.encoder, self.runtime.out
         for name, answer in batch.replies:
             data = encoder.encode(self.replies_topic, name, answer)
-            await self.producer_topic_replies.send(key=answer["order_id"].encode(), value=data)
+            await out.send(self.replies_topic, answer["order_id"].encode(), data)
         for sku, locations in batch.changed.items():
             stock = batch.states[sku].stock
             for location in sorted(locations):
@@ -186,10 +186,10 @@ class StockProcessor(BatchProcessor):
                 value = encoder.encode(
                     self.levels_topic, "omni.view.StockLevel", model.to_view(level)
                 )
-                await self.producer_topic_levels.send(key=f"{sku}@{location}".encode(), value=value)
+                await out.send(self.levels_topic, f"{sku}@{location}".encode(), value)
             total = model.total(stock.levels.values(), sku)
             value = encoder.encode(self.totals_topic, "omni.view.StockTotal", total)
-            await self.producer_topic_totals.send(key=sku.encode(), value=value)
+            await out.send(self.totals_topic, sku.encode(), value)
             self.runtime.metrics.views.labels("stock-levels").inc(len(locations))
             self.runtime.metrics.views.labels("stock-totals").inc()
             lag_s = max(time.time() - batch.latest_at[sku] / 1000, 0.0)

@@ -134,6 +134,17 @@ class Consumer(faust_aiokafka.Consumer):
         if tp.topic not in self.batch_topics:
             await super()._add_gap(tp, offset_from, offset_to)
 
+    async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
+        """Flush the producer before committing: what the offsets cover must be durable.
+
+        Faust commits source offsets without flushing the producer, so a
+        changelog or view record buffered for an already processed batch could
+        be lost with a crash just after the commit. One flush per commit
+        interval (not per batch) closes that gap.
+        """
+        await self.app.producer.flush()
+        return bool(await super()._commit_tps(tps, start_new_transaction))
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._ledger.forget(revoked)
         await super().on_partitions_revoked(revoked)
