@@ -7,6 +7,7 @@ nothing. It never shrinks partitions (Kafka cannot) and says so instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,4 +185,29 @@ def ensure_changelogs(
             except KafkaException as exc:
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise TopicAdminError(f"creating {name}: {exc.args[0]}") from exc
+        _await_partitions(admin, wanted)
     return [t.topic for t in new]
+
+
+def _await_partitions(admin: AdminClient, wanted: dict[str, int]) -> None:
+    """Wait until metadata shows every topic with all its partitions led.
+
+    A topic just created can be listed with no partitions for a moment; a
+    consumer that caches that answer fails every table write until its next
+    metadata refresh (faust's ``PartitionsMismatch``).
+    """
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        metadata = admin.list_topics(timeout=TIMEOUT_S).topics
+        short = [
+            name
+            for name, count in wanted.items()
+            if name not in metadata
+            or len(metadata[name].partitions) != count
+            or any(p.leader < 0 for p in metadata[name].partitions.values())
+        ]
+        if not short:
+            return
+        if time.monotonic() > deadline:
+            raise TopicAdminError(f"topics without all partitions after {TIMEOUT_S}s: {short}")
+        time.sleep(0.2)

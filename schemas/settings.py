@@ -141,6 +141,9 @@ class StreamsSettings(BaseModel):
     fetch_max_bytes: int = Field(
         default=4 * 1024 * 1024, description="per partition fetch, hence the batch size"
     )
+    session_timeout_s: float = Field(
+        default=10.0, description="group session: how long a dead worker holds its partitions"
+    )
     stream_buffer_batches: int = Field(
         default=8, description="batches buffered per partition (bounds memory and redo)"
     )

@@ -89,6 +89,10 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "topic_replication_factor": settings.topics.replication_factor,
         "topic_partitions": settings.topics.partitions_override or 6,
         "processing_guarantee": "at_least_once",
+        # A worker killed without leaving the group holds its partitions until the
+        # session times out; Faust's 60 s default is a minute of standstill.
+        "broker_session_timeout": streams.session_timeout_s,
+        "broker_heartbeat_interval": max(streams.session_timeout_s / 4, 1.0),
         "consumer_auto_offset_reset": "earliest",
         "stream_wait_empty": False,
         "web_enabled": True,

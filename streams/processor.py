@@ -42,8 +42,11 @@ finds the watermark and skips the run.
 from __future__ import annotations
 
 import abc
+import asyncio
+import logging
+import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from streams import transport
 from streams.batching import RawRecord, batches, by_partition, current, raw
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
     from streams.app import Runtime
     from streams.transport.batch import RawRecord as Record
 
+log = logging.getLogger(__name__)
 WATERMARK_PREFIX = b"\x00offset\x00"
 
 
@@ -66,6 +70,25 @@ def watermark_key(topic: str) -> bytes:
 def is_reserved(key: bytes) -> bool:
     """Whether a table key is bookkeeping rather than domain state."""
     return key.startswith(b"\x00")
+
+
+EXIT_AGENT_CRASHED = 70  # EX_SOFTWARE: a supervisor restarts the worker
+
+
+def crash(processor: str, exc: BaseException) -> NoReturn:
+    """End the worker at once: an agent that raised must not leave a worker that looks alive.
+
+    Faust restarts a crashed agent and keeps serving ``/metrics`` and the API,
+    so a worker whose agent fails on every run (faust #175, robinhood #586)
+    looks healthy while its partitions stand still. Bad records never get
+    here (they are dead-lettered); what does is a broken environment, and the
+    fix is a fresh process. Exiting without cleanup is safe for the same
+    reason ``kill -9`` is: a run's state is written only after its emissions
+    were acknowledged, and offsets are committed only after the state.
+    """
+    log.critical("agent %s crashed; the worker exits to be restarted", processor, exc_info=exc)
+    logging.shutdown()
+    os._exit(EXIT_AGENT_CRASHED)
 
 
 class BatchProcessor(abc.ABC):
@@ -85,7 +108,16 @@ class BatchProcessor(abc.ABC):
         )
 
     async def run(self, stream: StreamT[Any]) -> None:
-        """The agent body: runs of one partition, applied in offset order."""
+        """The agent body; an unexpected error ends the worker process (see :func:`crash`)."""
+        try:
+            await self._run(stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            crash(type(self).__name__, exc)
+
+    async def _run(self, stream: StreamT[Any]) -> None:
+        """Runs of one partition, applied in offset order."""
         if self.runtime.batched:
             async for batch in transport.batches(stream):
                 # The batch's event is current: table reads and writes use its partition.

@@ -56,6 +56,8 @@ def apply(
         return Redirected(cart.merged_into)
     m = meta(event)
     name = short_name(record_name)
+    if "sku" in event and not str(event["sku"]).strip():
+        return Rejected("blank_sku", f"{name} names no sku")
     if name == "CartItemAdded":
         return _add(cart, event, m, prices)
     if name == "CartItemQuantitySet":

@@ -91,13 +91,15 @@ class ProfileProcessor(BatchProcessor):
 
     def store(self, batch: Batch) -> None:
         """Write each touched key once; called after the batch's emissions were flushed."""
-        for key, state in batch.profiles.items():
-            self.table[key.encode()] = tables.encode(state)
+        # Carts first: the profiles hold the applied event ids, so a write that
+        # fails half way leaves the run unapplied rather than half applied.
         for key, cart in batch.carts.items():
             if cart is not None:
                 self.carts[key.encode()] = cart_tables.encode(cart)
             elif key.encode() in self.carts:
                 del self.carts[key.encode()]
+        for key, state in batch.profiles.items():
+            self.table[key.encode()] = tables.encode(state)
 
     def profile(self, batch: Batch, key: str, kind: str = "") -> tables.ProfileState:
         state = batch.profiles.get(key)
@@ -156,7 +158,11 @@ class ProfileProcessor(BatchProcessor):
             self.count(record, f"CustomerFact.{fact['fact']}", outcome)
             return
         name = short_name(decoded.record)
-        self.count(record, name, self.event(batch, key, kind, name, decoded.value, record))
+        outcome = self.event(batch, key, kind, name, decoded.value, record)
+        if outcome.startswith("invalid:"):
+            await self.dead_letter(record, outcome, f"{name} refused: {outcome}")
+            return
+        self.count(record, name, outcome)
 
     def event(
         self, batch: Batch, key: str, kind: str, name: str, event: dict[str, Any], record: Record
@@ -173,6 +179,9 @@ class ProfileProcessor(BatchProcessor):
             cart = self.cart(batch, key)
             prices = self.runtime.prices.as_of(at)
             folded = cart_side.apply_event(cart, key, state.kind, name, event, prices)
+            if isinstance(folded, Rejected):
+                # Not a business refusal: the event is malformed. Nothing of it applies.
+                return f"invalid:{folded.reason}"
             new = cart_side.changed(folded, cart)
             if new is not None:
                 self.put_cart(batch, key, new)

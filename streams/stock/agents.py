@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from streams.app import Runtime
     from streams.transport.batch import RawRecord as Record
 
-INVALID = frozenset({"bad_quantity", "unknown_kind", "bad_transfer"})
+INVALID = frozenset(
+    {"bad_quantity", "unknown_kind", "bad_transfer", "blank_sku", "blank_location_id"}
+)
 RECORD = "omni.inventory.StockMovement"
 CONFIRMED = "omni.inventory.ReservationConfirmed"
 REFUSED = "omni.inventory.ReservationRejected"

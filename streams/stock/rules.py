@@ -174,6 +174,9 @@ def apply(stock: Stock | None, record_name: str, event: Mapping[str, Any]) -> Mo
     """Fold one ``omni.inventory.StockMovement``."""
     if short_name(record_name) != "StockMovement":
         raise UnsupportedEvent(f"stock rules do not fold {record_name}")
+    for field_name in ("sku", "location_id"):
+        if not str(event.get(field_name) or "").strip():
+            return Rejected(f"blank_{field_name}", f"a movement with no {field_name}")
     stock = stock or Stock(event["sku"])
     m = meta(event)
     return move(

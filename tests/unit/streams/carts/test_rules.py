@@ -235,3 +235,9 @@ def test_split_takes_the_losers_quantities_out_and_reopens_its_cart() -> None:
 
     back = reopened(merged_away(theirs, "C1", ms(5)), ms(11))
     assert (back.status, back.merged_into) == ("active", None)
+
+
+def test_cart_events_naming_no_sku_are_invalid() -> None:
+    out = apply(None, "CartItemAdded", _add("", 1))
+    assert isinstance(out, Rejected)
+    assert out.reason == "blank_sku"

@@ -262,3 +262,13 @@ def test_views_validate_and_total_counts_locations_with_stock() -> None:
 def test_state_dict_round_trip() -> None:
     stock = _run(None, _mv("received", 4), _mv("counted", 3, t=1), _mv("received", 2, loc="S2"))
     assert from_state_dict(json_trip(to_state_dict(stock))) == stock
+
+
+def test_a_movement_naming_no_sku_or_location_is_invalid() -> None:
+    assert apply(None, "StockMovement", {**_mv("received", 1), "sku": " "}) == Rejected(
+        "blank_sku", "a movement with no sku"
+    )
+    blank = {**_mv("sold", 1), "location_id": ""}
+    assert apply(None, "StockMovement", blank) == Rejected(
+        "blank_location_id", "a movement with no location_id"
+    )
