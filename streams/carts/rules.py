@@ -250,3 +250,23 @@ def reopened(cart: Cart, at: int) -> Cart:
         updated_at=max(cart.updated_at, at),
         version=cart.version + 1,
     )
+
+
+def validate(record_name: str, event: Mapping[str, Any]) -> Rejected | None:
+    """Whether a cart event is malformed, judged on the event alone (no cart needed).
+
+    The identity stage calls this before re-keying, so a malformed event is
+    dead-lettered with its original topic, partition and offset; :func:`apply`
+    refuses the same events again as a safety net.
+    """
+    name = short_name(record_name)
+    if name not in ("CartItemAdded", "CartItemQuantitySet", "CartItemRemoved"):
+        return None
+    if not str(event.get("sku") or "").strip():
+        return Rejected("blank_sku", f"{name} names no sku")
+    quantity = event.get("quantity")
+    if name == "CartItemAdded" and (quantity is None or quantity <= 0):
+        return Rejected("non_positive_quantity", f"{event['sku']} x {quantity}")
+    if name == "CartItemQuantitySet" and (quantity is None or quantity < 0):
+        return Rejected("negative_quantity", f"{event['sku']} x {quantity}")
+    return None

@@ -61,6 +61,7 @@ from schemas.catalogue import (
     IDENTITY_LINKS,
 )
 from schemas.exceptions import DecodeError
+from streams.carts import rules as cart_rules
 from streams.common import idempotency
 from streams.common.events import meta, short_name, to_millis
 from streams.common.identifiers import identity_keys, parse_key
@@ -144,6 +145,10 @@ class Resolver(BatchProcessor):
     async def resolve(
         self, record: Record, name: str, event: dict[str, Any], key: str, work: tables.Work
     ) -> None:
+        refused = cart_rules.validate(name, event)
+        if refused is not None:
+            await self.dead_letter(record, f"invalid:{refused.reason}", refused.detail)
+            return
         keys = event_keys(name, event)
         mine = [k for k in keys if parse_key(k)[1] == key] or keys[:1]
         if not mine:

@@ -241,3 +241,14 @@ def test_cart_events_naming_no_sku_are_invalid() -> None:
     out = apply(None, "CartItemAdded", _add("", 1))
     assert isinstance(out, Rejected)
     assert out.reason == "blank_sku"
+
+
+def test_validate_judges_a_cart_event_alone() -> None:
+    from streams.carts.rules import validate
+
+    assert validate("omni.cart.CartItemAdded", _add("A", 1)) is None
+    assert validate("omni.cart.CartItemAdded", _add("A", 0)).reason == "non_positive_quantity"  # type: ignore[union-attr]
+    assert validate("omni.cart.CartItemAdded", _add(" ", 1)).reason == "blank_sku"  # type: ignore[union-attr]
+    set_negative = {**_add("A", 1), "quantity": -2}
+    assert validate("omni.cart.CartItemQuantitySet", set_negative).reason == "negative_quantity"  # type: ignore[union-attr]
+    assert validate("omni.customer.PageViewed", {}) is None
