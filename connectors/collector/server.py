@@ -67,15 +67,7 @@ class Collector(HttpService):
     def __init__(self, settings: Settings, publisher: Publisher | None = None) -> None:
         config = settings.connectors.collector
         metrics = ConnectorMetrics(NAME)
-        publisher = publisher or Publisher(
-            settings,
-            client_id=f"omni-{NAME}",
-            max_in_flight=config.max_in_flight,
-            retry_after_s=config.retry_after_s,
-            linger_ms=config.linger_ms,
-            delivery_timeout_s=config.delivery_timeout_s,
-            metrics=metrics,
-        )
+        publisher = publisher or Publisher.for_connector(settings, NAME, config, metrics)
         super().__init__(
             NAME,
             host=config.host,

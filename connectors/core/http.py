@@ -16,6 +16,7 @@ every channel:
 
 from __future__ import annotations
 
+import abc
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -89,7 +90,7 @@ def cors_middleware(allow_origins: Sequence[str]) -> Any:
     return cors
 
 
-class HttpService:
+class HttpService(abc.ABC):
     """A connector that listens on HTTP and publishes what it is sent.
 
     Subclasses implement ``add_routes``. ``start``/``stop`` make it a service
@@ -120,11 +121,11 @@ class HttpService:
         self._runner: web.AppRunner | None = None
         self.draining = False
 
+    @abc.abstractmethod
     def add_routes(self, app: web.Application) -> None:
         """The connector's own endpoints."""
-        raise NotImplementedError
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Work before the socket opens (e.g. ``publisher.prepare`` of the records it sends)."""
 
     def build_app(self) -> web.Application:

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, Self
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -126,6 +126,15 @@ class _Ticket:
             self.future.set_result(None)
 
 
+class PublishLimits(Protocol):
+    """What every source connector's settings section says about publishing."""
+
+    max_in_flight: int
+    retry_after_s: int
+    linger_ms: int
+    delivery_timeout_s: float
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """One refused input for ``omni.dlq``: its bytes and why.
@@ -145,6 +154,21 @@ class DeadLetter:
 
 class Publisher:
     """Avro records to the catalogue's topics, acknowledged before ``publish_many`` returns."""
+
+    @classmethod
+    def for_connector(
+        cls, settings: Settings, name: str, config: PublishLimits, metrics: ConnectorMetrics
+    ) -> Self:
+        """The publisher of connector ``name``, sized by its settings section."""
+        return cls(
+            settings,
+            client_id=f"omni-{name}",
+            max_in_flight=config.max_in_flight,
+            retry_after_s=config.retry_after_s,
+            linger_ms=config.linger_ms,
+            delivery_timeout_s=config.delivery_timeout_s,
+            metrics=metrics,
+        )
 
     def __init__(
         self,

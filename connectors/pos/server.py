@@ -84,15 +84,7 @@ class PosConnector(HttpService):
     def __init__(self, settings: Settings, publisher: RowPublisher | None = None) -> None:
         config = settings.connectors.pos
         metrics = ConnectorMetrics(NAME)
-        self.rows = publisher or RowPublisher(
-            settings,
-            client_id=f"omni-{NAME}",
-            max_in_flight=config.max_in_flight,
-            retry_after_s=config.retry_after_s,
-            linger_ms=config.linger_ms,
-            delivery_timeout_s=config.delivery_timeout_s,
-            metrics=metrics,
-        )
+        self.rows = publisher or RowPublisher.for_connector(settings, NAME, config, metrics)
         super().__init__(
             NAME,
             host=config.host,
