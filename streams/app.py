@@ -24,6 +24,7 @@ from streams.dlq import DeadLetters
 from streams.metrics import Metrics
 from streams.output import Output
 from streams.pricing.book import PriceBook
+from streams.rocks import share_memory
 from streams.web import Reader
 
 
@@ -50,10 +51,14 @@ class Runtime:
         return self.settings.streams.batching == "transport"
 
     def table_options(self) -> dict[str, Any]:
-        """RocksDB sized for a 2-core, small-memory worker (defaults are 2 GiB a partition)."""
+        """RocksDB sized for a 2-core, small-memory worker (defaults are 2 GiB a partition).
+
+        The block cache here is a placeholder: :func:`streams.rocks.share_memory`
+        replaces every partition's cache with the worker's shared one.
+        """
         streams = self.settings.streams
         return {
-            "block_cache_size": streams.rocksdb_block_cache_bytes,
+            "block_cache_size": 1024 * 1024,
             "write_buffer_size": streams.rocksdb_write_buffer_bytes,
             "max_write_buffer_number": 2,
             "driver": "rocksdict",
@@ -85,6 +90,9 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         "canonical_url": f"http://{streams.web_host}:{streams.web_port}",
         "producer_linger_ms": streams.producer_linger_ms,
         "producer_acks": -1,
+        "producer_compression_type": None
+        if settings.kafka.compression_type == "none"
+        else settings.kafka.compression_type,
         "table_standby_replicas": streams.standby_replicas,
         "topic_replication_factor": settings.topics.replication_factor,
         "topic_partitions": settings.topics.partitions_override or 6,
@@ -124,6 +132,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     metrics.install(app)
     for name in domains or registry.DOMAINS:
         registry.install(name, app, runtime)
+    share_memory(app, settings.streams)
     return app
 
 

@@ -10,6 +10,7 @@ from faust.worker import Worker
 from schemas.exceptions import ContractError
 from schemas.settings import Settings
 from streams.app import create_app, declare_changelogs
+from streams.restore import restore
 
 
 def worker(
@@ -33,6 +34,8 @@ def worker(
     settings = settings.model_copy(update={"streams": settings.streams.model_copy(update=updates)})
     app = create_app(settings)
     declare_changelogs(app, settings)
+    if settings.streams.bulk_restore:
+        restore(app, settings)
     runner = Worker(app, loglevel=loglevel, redirect_stdouts=False)
     # Faust's start-up spinner leaves the root logger at DEBUG (~2% of a busy worker).
     runner.spinner = None

@@ -5,7 +5,8 @@
         ├── UnsupportedEvent     a record the domain's rules do not handle (agent wiring bug)
         ├── InvalidIdentifier    an identity key or raw e-mail/phone that cannot be used
         ├── CorruptState         a table value the rules cannot read back
-        └── EmitFailed           Kafka did not acknowledge what a processor emitted
+        ├── EmitFailed           Kafka did not acknowledge what a processor emitted
+        └── RestoreFailed        the bulk restore could not read a changelog to its end
 
 Business refusals (not enough stock, an order transition that is not allowed,
 an unknown merge id) are *not* errors: rules return an explicit ``Rejected``
@@ -39,4 +40,12 @@ class EmitFailed(StreamsError):
 
     The run that emitted it must not write its state: the agent stops, and
     the run is applied again (with the same emissions) after a restart.
+    """
+
+
+class RestoreFailed(StreamsError):
+    """The bulk restore (:mod:`streams.restore`) could not bring a table to its changelog's end.
+
+    The worker does not start: Faust would restore the rest record by record,
+    but a changelog that cannot be read is a broken cluster, not slowness.
     """

@@ -33,6 +33,11 @@ Order of a run (an outbox, in effect):
    flushing: the batching transport flushes before each commit (once per
    commit interval), the ``take`` mode flushes here.
 
+Step 2 is a round trip to the brokers, so it is shared: the runs of
+different partitions that are already waiting form a round (at most
+``OMNI_STREAMS__ROUND_MAX_RUNS``), each is applied (step 1), then one flush,
+then each run's writes (step 3).
+
 A crash before 3 leaves the state as it was: the run is applied again and
 its emissions repeat with the same deterministic ids (views are upserts, and
 commands and answers are dropped as duplicates downstream). A crash after 3
@@ -52,7 +57,7 @@ from streams import transport
 from streams.batching import RawRecord, batches, by_partition, current, raw
 
 if TYPE_CHECKING:
-    from faust.types import AppT, StreamT, TopicT
+    from faust.types import AppT, EventT, StreamT, TopicT
     from faust.types.tables import TableT
 
     from streams.app import Runtime
@@ -117,20 +122,63 @@ class BatchProcessor(abc.ABC):
             crash(type(self).__name__, exc)
 
     async def _run(self, stream: StreamT[Any]) -> None:
-        """Runs of one partition, applied in offset order."""
+        """Rounds of partition runs, each run applied in offset order."""
         if self.runtime.batched:
-            async for batch in transport.batches(stream):
-                # The batch's event is current: table reads and writes use its partition.
-                await self.apply_records(batch.records)
+            limit = self.runtime.settings.streams.round_max_runs
+            async for round_ in transport.rounds(stream, limit):
+                await self.apply_round([(event, batch.records) for event, batch in round_])
             return
         streams = self.runtime.settings.streams
         async for events in batches(stream, streams.batch_max_records, streams.batch_max_wait_s):
-            for group in by_partition(events).values():
-                with current(group[-1]):
-                    await self.apply_records([raw(event) for event in group])
+            groups = by_partition(events).values()
+            await self.apply_round([(group[-1], [raw(e) for e in group]) for group in groups])
+            # Faust commits offsets without flushing changelogs first; the batching
+            # transport flushes once before each commit instead of once per round.
+            await self.app.producer.flush()
 
-    async def apply_records(self, records: Sequence[Record]) -> None:
-        """Skip what the watermark covers, apply the rest, flush, then move the watermark."""
+    async def apply_round(self, runs: Sequence[tuple[EventT[Any], Sequence[Record]]]) -> None:
+        """Apply runs of different partitions, then flush once and write their state.
+
+        Runs of one table partition must see each other's writes, so a run of a
+        partition already in the round first settles the runs before it. Runs
+        of other partitions touch other keys (tables are co-partitioned with
+        their sources), so their writes can wait for the one flush.
+        """
+        pending: list[tuple[EventT[Any], Callable[[], None]]] = []
+        partitions: set[int] = set()
+        for event, records in runs:
+            if self._stale(event):
+                continue
+            partition = records[0].partition
+            if partition in partitions:
+                await self._settle(pending)
+                pending, partitions = [], set()
+            with current(event):
+                finish = await self.apply_records(records)
+            if finish is not None:
+                pending.append((event, finish))
+                partitions.add(partition)
+        await self._settle(pending)
+
+    def _stale(self, event: EventT[Any]) -> bool:
+        """A run fetched before a rebalance: its partition may be someone else's now.
+
+        It is left unsettled; if the partition comes back, Faust fetches it
+        again from the committed offset.
+        """
+        return bool(event.message.generation_id != self.app.consumer_generation_id)
+
+    async def _settle(self, pending: Sequence[tuple[EventT[Any], Callable[[], None]]]) -> None:
+        """Every effect out before the state that says it happened (see the module docstring)."""
+        if not pending:
+            return
+        await self.runtime.out.flush()
+        for event, finish in pending:
+            with current(event):
+                finish()
+
+    async def apply_records(self, records: Sequence[Record]) -> Callable[[], None] | None:
+        """Skip what the watermark covers, apply the rest; return the state and watermark writes."""
         topic = records[0].topic
         mark = self.watermark(topic)
         fresh = [record for record in records if record.offset > mark]
@@ -138,15 +186,15 @@ class BatchProcessor(abc.ABC):
             skipped = len(records) - len(fresh)
             self.runtime.metrics.events.labels(topic, "unknown", "replayed").inc(skipped)
         if not fresh:
-            return
+            return None
         store = await self.apply_partition(fresh)
-        await self.runtime.out.flush()  # every effect out before the state that says it happened
-        store()
-        self.table[watermark_key(topic)] = str(fresh[-1].offset).encode()
-        if not self.runtime.batched:
-            # Faust commits offsets without flushing changelogs first; the batching
-            # transport flushes once before each commit instead of once per run.
-            await self.app.producer.flush()
+        last = str(fresh[-1].offset).encode()
+
+        def finish() -> None:
+            store()
+            self.table[watermark_key(topic)] = last
+
+        return finish
 
     def watermark(self, topic: str) -> int:
         data = self.table.get(watermark_key(topic))

@@ -7,7 +7,7 @@ web server. See :mod:`streams.transport.driver` for why commits stay
 at-least-once and :mod:`streams.transport.ledger` for how offsets are tracked.
 """
 
-from streams.transport.api import batch_topic, batches, register
+from streams.transport.api import Run, batch_topic, batches, register, rounds
 from streams.transport.batch import BatchMessage, RawRecord, RecordBatch, batch_of, iter_batch
 from streams.transport.driver import BATCH_SCHEME
 from streams.transport.exceptions import NotABatch, TransportError, WrongTransport
@@ -18,6 +18,7 @@ __all__ = [
     "NotABatch",
     "RawRecord",
     "RecordBatch",
+    "Run",
     "TransportError",
     "WrongTransport",
     "batch_of",
@@ -25,4 +26,5 @@ __all__ = [
     "batches",
     "iter_batch",
     "register",
+    "rounds",
 ]

@@ -23,11 +23,11 @@ records of a batch share produce requests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
-from faust.types import AppT, StreamT, TopicT
+from faust.types import AppT, EventT, StreamT, TopicT
 
 from streams.transport.batch import BatchMessage, BatchSchema, RecordBatch
 from streams.transport.driver import BATCH_SCHEME, Transport
@@ -83,3 +83,60 @@ async def batches(stream: StreamT[Any]) -> AsyncIterator[RecordBatch]:
         message.claimed = True
         yield message.batch
         message.done = True
+
+
+Run = tuple[EventT[Any], RecordBatch]
+
+
+async def rounds(stream: StreamT[Any], max_runs: int) -> AsyncIterator[Sequence[Run]]:
+    """Batches that are already waiting, taken together: one outbox flush for all of them.
+
+    Each batch is a run of one partition; a fetch round brings runs of many
+    partitions and the agent used to wait for the producer's acknowledgement
+    after each of them. Taking every run the conductor has already queued
+    (at most ``max_runs``) lets the processor apply them all and wait once.
+    It never waits for a run that is not there yet: a round is what is ready.
+
+    Each run comes with its event, which the caller makes current while it
+    reads and writes that run's table partition. Every batch is marked done
+    only after the whole round's body returned (see :func:`batches`).
+    """
+    queue = stream.channel.queue  # type: ignore[attr-defined]  # a Topic's delivery queue
+    app = stream.app
+    events = stream.events().__aiter__()
+    while True:
+        try:
+            round_ = [_claim(await events.__anext__())]
+            while len(round_) < max_runs and _ready(queue, app):
+                round_.append(_claim(await events.__anext__()))
+        except StopAsyncIteration:
+            return
+        yield round_
+        for event, _ in round_:
+            event.message.done = True  # type: ignore[attr-defined]  # a BatchMessage
+
+
+def _claim(event: EventT[Any]) -> Run:
+    message = event.message
+    if not isinstance(message, BatchMessage):
+        raise NotABatch(f"{message.tp} offset {message.offset} is not a batch")
+    message.claimed = True
+    return event, message.batch
+
+
+def _ready(queue: Any, app: AppT) -> bool:
+    """Whether the stream's next event is queued and will be delivered, not skipped.
+
+    Faust's iterator skips events of an older generation or taken while the
+    flow is stopped (a rebalance); asking it for one of those would wait for
+    the next fresh event instead of returning, and hold the round.
+    """
+    if queue.empty():
+        return False
+    head = queue._queue[0]  # asyncio.Queue's deque: peek without taking
+    message = getattr(head, "message", None)
+    return (
+        isinstance(message, BatchMessage)
+        and message.generation_id == app.consumer_generation_id
+        and bool(app.flow_control.is_active())
+    )

@@ -40,6 +40,43 @@ def memory_kib(pid: int) -> dict[str, int]:
     return out
 
 
+def children(pid: int) -> list[int]:
+    """The direct child processes of ``pid``."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text()
+        found.extend(int(child) for child in text.split())
+    return found
+
+
+@dataclass
+class ChildPeak:
+    """Peak RSS of ``pid``'s child processes (the worker's restore step), sampled."""
+
+    pid: int
+    interval: float = 0.05
+    peak_kib: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> ChildPeak:
+        threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for child in children(self.pid):
+                    self.peak_kib = max(self.peak_kib, memory_kib(child).get("VmHWM", 0))
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # the worker or a child exited between listing and reading
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self._stop.set()
+        return self.peak_kib / 1024
+
+
 @dataclass
 class Sampler:
     """CPU seconds of a process every ``interval`` seconds, in a daemon thread."""

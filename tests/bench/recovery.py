@@ -166,13 +166,18 @@ def recover(env: BenchEnv, customers: int, shape: Shape | None = None) -> Recove
     probes = [customer_id(n) for n in range(max(customers - 50, 0), customers)]
     probes += [sku(shape.skus - 1)]
     proc.start()
+    restore_step = procs.ChildPeak(proc.pid).start()
     try:
         boot = wait_answer(proc, f"{url}/metrics", started=proc.started_at)
         seconds = wait_all(proc, url, probes)
     except BaseException:
         proc.stop()
         raise
-    return Recovered(proc, url, customers, records, seconds, boot, shape.skus, shape.locations)
+    finally:
+        restore_peak = restore_step.stop()
+    recovered = Recovered(proc, url, customers, records, seconds, boot, shape.skus, shape.locations)
+    recovered.extra["restore_step_peak_rss_mib"] = restore_peak
+    return recovered
 
 
 def wait_answer(proc: procs.Proc, url: str, started: float, timeout_s: float = 300) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.bench.env import BenchEnv
@@ -90,7 +92,17 @@ def b1(state: State) -> Row:
         text = summarize(ours.profile)
         row.details["profile"] = text
         print(text, flush=True)
+        kept = keep_profile(ours.profile, "b1-worker.spy")
+        print(f"raw profile (py-spy --format raw, for a flame graph): {kept}", flush=True)
     return row
+
+
+def keep_profile(raw: Path, name: str) -> Path:
+    """Copy a raw profile out of the run's temporary directory, beside the results."""
+    from tests.bench.report import RESULTS
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copyfile(raw, RESULTS / name))
 
 
 def b4(state: State) -> Row:
@@ -147,6 +159,11 @@ def b6(state: State) -> Row:
     row.figures = {"worker_peak_rss_mib": round(peak), "customers": recovered.keys}
     row.met = peak <= 400 if recovered.keys >= 1_000_000 else None
     row.summary = f"worker {peak:,.0f} MiB at {recovered.keys:,} customers"
+    step = recovered.extra.get("restore_step_peak_rss_mib")
+    if step:
+        # The bulk restore runs in a child that exits before the worker serves; say its peak.
+        row.figures["restore_step_peak_rss_mib"] = round(step)
+        row.summary += f" (its bulk-restore child process peaked at {step:,.0f} MiB, then exited)"
     if state.collector_rss_mib is not None:
         row.figures["collector_peak_rss_mib"] = round(state.collector_rss_mib)
         row.summary += f"; collector {state.collector_rss_mib:,.0f} MiB under B3"

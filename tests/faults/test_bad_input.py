@@ -5,10 +5,10 @@ Faust agents that raise on a record die silently (faust #175, robinhood
 each kind of bad record is sent into four source topics, right behind a good
 event of the same key. Report for K bad of N: DLQ = K, processed = N - K.
 
-The HTTP door (the collector's 4xx answers) and row 8 (graceful shutdown of
-the collector) belong to ``connectors/collector``; they will be rows built on
-the same :class:`~tests.faults.scenario.FaultRun` with the collector as the
-producer.
+The HTTP door (the collector's and the service desk's 4xx answers) is row 5c,
+:mod:`tests.faults.test_http_door`, and graceful shutdown of the collector is
+row 8, :mod:`tests.faults.test_collector_sigterm`: both built on the same
+:class:`~tests.faults.scenario.FaultRun` with the doors as the producer.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from schemas.catalogue import CART_VIEW, STOCK_LEVEL_VIEW
 from tests.faults.pump import Sendable
 from tests.faults.replay import InputEvent, Replay
 from tests.faults.test_duplicates import COPIES, tripled
-from tests.faults.test_worker_crash import kill_points
+from tests.faults.test_worker_crash import RECOVERY_S, kill_points, stream_seconds
 from tests.faults.verify import compare
 from tests.faults.workload import Outgoing, generate
 
@@ -87,4 +87,6 @@ def test_kill_points_are_sorted_and_inside_the_stream() -> None:
     points = kill_points(random.Random(2), 100_000, 5)
     assert points == sorted(points)
     assert all(1_000 <= p < 90_000 for p in points)
-    assert min(b - a for a, b in itertools.pairwise(points)) > 15_000
+    rate = 100_000 / stream_seconds(5)
+    # one kill per recovery slot, each a few seconds of jitter after the slot's start
+    assert min(b - a for a, b in itertools.pairwise(points)) > rate * (RECOVERY_S - 5)
