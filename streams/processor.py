@@ -144,38 +144,50 @@ class BatchProcessor(abc.ABC):
         of other partitions touch other keys (tables are co-partitioned with
         their sources), so their writes can wait for the one flush.
         """
-        pending: list[tuple[EventT[Any], Callable[[], None]]] = []
+        pending: list[tuple[EventT[Any], Callable[[], None] | None]] = []
         partitions: set[int] = set()
         for event, records in runs:
-            if self._stale(event):
-                continue
             partition = records[0].partition
             if partition in partitions:
                 await self._settle(pending)
                 pending, partitions = [], set()
             with current(event):
                 finish = await self.apply_records(records)
-            if finish is not None:
-                pending.append((event, finish))
-                partitions.add(partition)
+            pending.append((event, finish))
+            partitions.add(partition)
         await self._settle(pending)
 
-    def _stale(self, event: EventT[Any]) -> bool:
-        """A run fetched before a rebalance: its partition may be someone else's now.
+    async def _settle(
+        self, pending: Sequence[tuple[EventT[Any], Callable[[], None] | None]]
+    ) -> None:
+        """Every effect out before the state that says it happened (see the module docstring).
 
-        It is left unsettled; if the partition comes back, Faust fetches it
-        again from the committed offset.
+        A rebalance may have started while the round waited for the flush: a
+        run whose partition may have moved writes nothing and stays unsettled,
+        so it is not committed and its new owner (or this worker, after
+        Faust's seek back to the committed offset) applies it again. Writing
+        it anyway could land behind the new owner's restore: one table's
+        changelog would have the run's watermark while another's missed its
+        writes, and the new owner would skip the run.
         """
-        return bool(event.message.generation_id != self.app.consumer_generation_id)
-
-    async def _settle(self, pending: Sequence[tuple[EventT[Any], Callable[[], None]]]) -> None:
-        """Every effect out before the state that says it happened (see the module docstring)."""
         if not pending:
             return
         await self.runtime.out.flush()
         for event, finish in pending:
-            with current(event):
-                finish()
+            if self._moved(event):
+                continue
+            if finish is not None:
+                with current(event):
+                    finish()
+            transport.settle(event)
+
+    def _moved(self, event: EventT[Any]) -> bool:
+        """Whether a rebalance began since ``event`` was fetched (its partition may be gone)."""
+        app = self.app
+        if not app.flow_control.is_active():
+            return True
+        generation = event.message.generation_id
+        return generation is not None and generation != app.consumer_generation_id
 
     async def apply_records(self, records: Sequence[Record]) -> Callable[[], None] | None:
         """Skip what the watermark covers, apply the rest; return the state and watermark writes."""

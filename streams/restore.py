@@ -44,6 +44,7 @@ from streams.rocks import SharedOptions, budget
 
 log = logging.getLogger(__name__)
 OFFSET_KEY = Store.offset_key
+IN_PROCESS_RECORDS = 200_000  # above this, the restore runs in a child process
 WRITE_EVERY = 20_000  # records per WriteBatch: bounds memory, keeps writes large
 
 
@@ -118,10 +119,12 @@ class Job:
 def restore(app: faust.App, settings: Settings, timeout_s: float = 600.0) -> Restored:
     """Bring every RocksDB table of ``app`` up to its changelog's end; call before start.
 
-    The work runs in a child process that exits before the worker joins its
-    group: librdkafka keeps fetched batches decompressed in memory (several
-    hundred MiB at the fetch sizes that make a restore fast), and a worker
-    process never gives such a peak back to the system.
+    A large restore runs in a child process that exits before the worker
+    joins its group: librdkafka keeps fetched batches decompressed in memory
+    (several hundred MiB at the fetch sizes that make a restore fast), and a
+    worker process never gives such a peak back to the system. A small one
+    (at most ``IN_PROCESS_RECORDS`` in the changelogs) is not worth the
+    second or two a child process takes to start.
     """
     jobs = [
         Job(
@@ -131,11 +134,13 @@ def restore(app: faust.App, settings: Settings, timeout_s: float = 600.0) -> Res
         )
         for topic, partitions, store in _stores(app)
     ]
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-        done = pool.submit(
-            restore_jobs, jobs, _consumer_config(settings), settings.streams, timeout_s
-        ).result()
+    config = _consumer_config(settings)
+    if _changelog_records(config, jobs) <= IN_PROCESS_RECORDS:
+        done = restore_jobs(jobs, config, settings.streams, timeout_s)
+    else:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            done = pool.submit(restore_jobs, jobs, config, settings.streams, timeout_s).result()
     log.info(
         "bulk restore: %d changelog records into %d partitions in %.1fs",
         done.records,
@@ -143,6 +148,22 @@ def restore(app: faust.App, settings: Settings, timeout_s: float = 600.0) -> Res
         done.seconds,
     )
     return done
+
+
+def _changelog_records(config: dict[str, Any], jobs: Sequence[Job]) -> int:
+    """How many records the changelogs hold (an upper bound of what is left to restore)."""
+    consumer = Consumer(config)
+    try:
+        total = 0
+        for job in jobs:
+            for partition in range(len(job.paths)):
+                low, high = _watermarks(consumer, TopicPartition(job.topic, partition))
+                total += max(high - low, 0)
+        return total
+    except KafkaException as exc:
+        raise RestoreFailed(f"cannot size the changelogs: {exc.args[0]}") from exc
+    finally:
+        consumer.close()
 
 
 def restore_jobs(

@@ -98,8 +98,9 @@ async def rounds(stream: StreamT[Any], max_runs: int) -> AsyncIterator[Sequence[
     It never waits for a run that is not there yet: a round is what is ready.
 
     Each run comes with its event, which the caller makes current while it
-    reads and writes that run's table partition. Every batch is marked done
-    only after the whole round's body returned (see :func:`batches`).
+    reads and writes that run's table partition. The caller marks each run
+    done with :func:`settle` once its state is written; a run it leaves
+    unsettled (its partition moved in a rebalance) is never committed.
     """
     queue = stream.channel.queue  # type: ignore[attr-defined]  # a Topic's delivery queue
     app = stream.app
@@ -112,8 +113,13 @@ async def rounds(stream: StreamT[Any], max_runs: int) -> AsyncIterator[Sequence[
         except StopAsyncIteration:
             return
         yield round_
-        for event, _ in round_:
-            event.message.done = True  # type: ignore[attr-defined]  # a BatchMessage
+
+
+def settle(event: EventT[Any]) -> None:
+    """Mark a run processed: its offsets may now be committed (no-op for plain events)."""
+    message = event.message
+    if isinstance(message, BatchMessage):
+        message.done = True
 
 
 def _claim(event: EventT[Any]) -> Run:

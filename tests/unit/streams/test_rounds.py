@@ -1,0 +1,165 @@
+"""A round of partition runs: one flush, state written after it, nothing written for a moved run.
+
+The processor's orchestration only; the table is a dict and the producer a
+log of flushes (the real ones are exercised by the integration and fault
+suites).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from faust.types import TP
+
+from streams.batching import RawRecord
+from streams.processor import BatchProcessor, watermark_key
+from streams.transport.batch import BatchMessage, RecordBatch
+
+
+@dataclass
+class Flow:
+    active: bool = True
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+@dataclass
+class App:
+    consumer_generation_id: int = 1
+    flow_control: Flow = field(default_factory=Flow)
+
+
+class Out:
+    def __init__(self, log: list[Any]) -> None:
+        self.log = log
+
+    async def flush(self) -> None:
+        self.log.append("flush")
+
+
+class Counter:
+    def labels(self, *_: str) -> Counter:
+        return self
+
+    def inc(self, _: float = 1) -> None:
+        pass
+
+
+@dataclass
+class Metrics:
+    events: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class Runtime:
+    out: Out
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+class Event:
+    def __init__(self, message: BatchMessage) -> None:
+        self.message = message
+
+
+class Recorder(BatchProcessor):
+    """Logs what the base class asks of a domain processor, and when."""
+
+    def __init__(self) -> None:
+        self.log: list[Any] = []
+        self.runtime = Runtime(Out(self.log))  # type: ignore[assignment]
+        self.table = {}  # type: ignore[assignment]
+        self.app = App()  # type: ignore[assignment]
+        self.on_apply: Callable[[], None] = lambda: None
+
+    async def apply_partition(self, records: Sequence[Any]) -> Callable[[], None]:
+        first = records[0]
+        self.log.append(("apply", first.topic, first.partition))
+        self.on_apply()
+
+        def store() -> None:
+            self.log.append(("store", first.topic, first.partition))
+
+        return store
+
+
+def run(topic: str, partition: int, offsets: range, generation: int = 1) -> tuple[Event, Any]:
+    records = [RawRecord(topic, partition, o, b"k", b"v", 0) for o in offsets]
+    message = BatchMessage(RecordBatch(TP(topic, partition), records), generation)
+    return Event(message), records
+
+
+def done(event: Event) -> bool:
+    return bool(event.message.done)
+
+
+def test_runs_of_different_partitions_share_one_flush_then_write_in_order() -> None:
+    processor = Recorder()
+    a, b = run("t1", 0, range(0, 3)), run("t2", 1, range(5, 7))
+    asyncio.run(processor.apply_round([a, b]))  # type: ignore[list-item]
+    assert processor.log == [
+        ("apply", "t1", 0),
+        ("apply", "t2", 1),
+        "flush",
+        ("store", "t1", 0),
+        ("store", "t2", 1),
+    ]
+    assert processor.table[watermark_key("t1")] == b"2"
+    assert processor.table[watermark_key("t2")] == b"6"
+    assert done(a[0])
+    assert done(b[0])
+
+
+def test_a_second_run_of_a_partition_sees_the_first_one_written() -> None:
+    processor = Recorder()
+    first, second = run("t1", 0, range(0, 2)), run("t2", 0, range(0, 2))
+    asyncio.run(processor.apply_round([first, second]))  # type: ignore[list-item]
+    assert processor.log == [
+        ("apply", "t1", 0),
+        "flush",
+        ("store", "t1", 0),
+        ("apply", "t2", 0),
+        "flush",
+        ("store", "t2", 0),
+    ]
+
+
+def test_a_run_fetched_before_a_rebalance_writes_nothing_and_stays_unsettled() -> None:
+    processor = Recorder()
+    old, new = run("t1", 0, range(0, 2), generation=1), run("t2", 1, range(0, 2), generation=2)
+
+    def rebalance() -> None:
+        processor.app.consumer_generation_id = 2  # type: ignore[misc]
+
+    processor.on_apply = rebalance
+    asyncio.run(processor.apply_round([old, new]))  # type: ignore[list-item]
+    assert ("store", "t1", 0) not in processor.log
+    assert watermark_key("t1") not in processor.table
+    assert not done(old[0])
+    assert ("store", "t2", 1) in processor.log
+    assert done(new[0])
+
+
+def test_nothing_is_written_while_the_flow_is_stopped() -> None:
+    processor = Recorder()
+    only = run("t1", 0, range(0, 2))
+
+    def stop() -> None:
+        processor.app.flow_control.active = False  # type: ignore[attr-defined]
+
+    processor.on_apply = stop
+    asyncio.run(processor.apply_round([only]))  # type: ignore[list-item]
+    assert processor.log == [("apply", "t1", 0), "flush"]
+    assert not done(only[0])
+
+
+def test_a_run_below_the_watermark_is_skipped_but_settled() -> None:
+    processor = Recorder()
+    processor.table[watermark_key("t1")] = b"9"
+    replayed = run("t1", 0, range(5, 10))
+    asyncio.run(processor.apply_round([replayed]))  # type: ignore[list-item]
+    assert processor.log == ["flush"]
+    assert done(replayed[0])
