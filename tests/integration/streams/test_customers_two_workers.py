@@ -32,16 +32,19 @@ def test_any_worker_answers_for_any_identifier(
     try:
         for worker in workers:
             worker.start()
-        people = {
-            f"anon-{uuid.uuid4().hex[:10]}": f"CUST-{uuid.uuid4().hex[:10]}" for _ in range(6)
-        }
         partition = DefaultPartitioner()
         every = list(range(contract_env.settings.topics.partitions_override or 6))
-        crossing = [
-            anon
-            for anon, customer in people.items()
-            if partition(anon.encode(), every, every) != partition(customer.encode(), every, every)
-        ]
+
+        def crosses(anon: str, customer: str) -> bool:
+            return bool(
+                partition(anon.encode(), every, every) != partition(customer.encode(), every, every)
+            )
+
+        people: dict[str, str] = {}
+        # Random ids land on one partition now and then; add people until a pair crosses.
+        while len(people) < 6 or not any(crosses(a, c) for a, c in people.items()):
+            people[f"anon-{uuid.uuid4().hex[:10]}"] = f"CUST-{uuid.uuid4().hex[:10]}"
+        crossing = [anon for anon, customer in people.items() if crosses(anon, customer)]
         assert crossing, "no link and context on different partitions: the test would prove less"
         make_sender(contract_env)(
             *(

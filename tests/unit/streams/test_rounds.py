@@ -127,35 +127,6 @@ def test_a_second_run_of_a_partition_sees_the_first_one_written() -> None:
     ]
 
 
-def test_a_run_fetched_before_a_rebalance_writes_nothing_and_stays_unsettled() -> None:
-    processor = Recorder()
-    old, new = run("t1", 0, range(0, 2), generation=1), run("t2", 1, range(0, 2), generation=2)
-
-    def rebalance() -> None:
-        processor.app.consumer_generation_id = 2  # type: ignore[misc]
-
-    processor.on_apply = rebalance
-    asyncio.run(processor.apply_round([old, new]))  # type: ignore[list-item]
-    assert ("store", "t1", 0) not in processor.log
-    assert watermark_key("t1") not in processor.table
-    assert not done(old[0])
-    assert ("store", "t2", 1) in processor.log
-    assert done(new[0])
-
-
-def test_nothing_is_written_while_the_flow_is_stopped() -> None:
-    processor = Recorder()
-    only = run("t1", 0, range(0, 2))
-
-    def stop() -> None:
-        processor.app.flow_control.active = False  # type: ignore[attr-defined]
-
-    processor.on_apply = stop
-    asyncio.run(processor.apply_round([only]))  # type: ignore[list-item]
-    assert processor.log == [("apply", "t1", 0), "flush"]
-    assert not done(only[0])
-
-
 def test_a_run_below_the_watermark_is_skipped_but_settled() -> None:
     processor = Recorder()
     processor.table[watermark_key("t1")] = b"9"
