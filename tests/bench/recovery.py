@@ -161,7 +161,9 @@ def recover(env: BenchEnv, customers: int, shape: Shape | None = None) -> Recove
     print(f"wrote {records:,} changelog records in {time.monotonic() - started:.1f}s", flush=True)
     skip_sources(env, app_id)
     data = env.workdir / "recovery"
-    proc = procs.worker(env.worker_env(app_id, data), "w1", env.workdir / "recovery.log")
+    # The bulk restore is off by default (see streams/restore.py); B4 measures it switched on.
+    worker_env = env.worker_env(app_id, data, bulk_restore="true")
+    proc = procs.worker(worker_env, "w1", env.workdir / "recovery.log")
     url = f"http://127.0.0.1:{proc.env['OMNI_STREAMS__WEB_PORT']}"
     probes = [customer_id(n) for n in range(max(customers - 50, 0), customers)]
     probes += [sku(shape.skus - 1)]
