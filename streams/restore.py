@@ -119,6 +119,12 @@ class Job:
     topic: str
     paths: tuple[str, ...]  # one per partition, Faust's own file names
     options: dict[str, Any]  # the table's RocksDB options, as Faust's store has them
+    ends: tuple[tuple[int, int], ...] = ()  # (low, high) watermarks, one per partition
+
+    @property
+    def records(self) -> int:
+        """How many records the changelog holds (an upper bound of what is left to restore)."""
+        return sum(max(high - low, 0) for low, high in self.ends)
 
 
 def restore(app: faust.App, settings: Settings, timeout_s: float = 600.0) -> Restored:
@@ -131,16 +137,9 @@ def restore(app: faust.App, settings: Settings, timeout_s: float = 600.0) -> Res
     (at most ``IN_PROCESS_RECORDS`` in the changelogs) is not worth the
     second or two a child process takes to start.
     """
-    jobs = [
-        Job(
-            topic,
-            tuple(str(store.partition_path(n)) for n in range(partitions)),
-            dict(store.options or {}),
-        )
-        for topic, partitions, store in _stores(app)
-    ]
     config = _consumer_config(settings)
-    if _changelog_records(config, jobs) <= IN_PROCESS_RECORDS:
+    jobs = _jobs(app, config)
+    if sum(job.records for job in jobs) <= IN_PROCESS_RECORDS:
         done = restore_jobs(jobs, config, settings.streams, timeout_s)
     else:
         spawn = multiprocessing.get_context("spawn")
@@ -155,16 +154,19 @@ def restore(app: faust.App, settings: Settings, timeout_s: float = 600.0) -> Res
     return done
 
 
-def _changelog_records(config: dict[str, Any], jobs: Sequence[Job]) -> int:
-    """How many records the changelogs hold (an upper bound of what is left to restore)."""
+def _jobs(app: faust.App, config: dict[str, Any]) -> list[Job]:
+    """Every RocksDB table's changelog, its partitions' files and watermarks (asked once)."""
     consumer = Consumer(config)
     try:
-        total = 0
-        for job in jobs:
-            for partition in range(len(job.paths)):
-                low, high = _watermarks(consumer, TopicPartition(job.topic, partition))
-                total += max(high - low, 0)
-        return total
+        return [
+            Job(
+                topic,
+                tuple(str(store.partition_path(n)) for n in range(partitions)),
+                dict(store.options or {}),
+                tuple(_watermarks(consumer, TopicPartition(topic, n)) for n in range(partitions)),
+            )
+            for topic, partitions, store in _stores(app)
+        ]
     except KafkaException as exc:
         raise RestoreFailed(f"cannot size the changelogs: {exc.args[0]}") from exc
     finally:
@@ -180,7 +182,7 @@ def restore_jobs(
     consumer = Consumer(config)
     slots: dict[Any, _Partition] = {}
     try:
-        starts = _open(consumer, jobs, cache, memtables, slots)
+        starts = _open(jobs, cache, memtables, slots)
         if starts:
             consumer.assign(starts)
             _drain(consumer, slots, {(tp.topic, tp.partition) for tp in starts}, timeout_s)
@@ -203,6 +205,8 @@ def _consumer_config(settings: Settings) -> dict[str, Any]:
         "client.id": f"{settings.streams.worker_name}-restore",
         "group.id": f"{settings.streams.app_id}-restore",  # assign() only: never joins
         "enable.auto.commit": False,
+        # A start compacted or deleted away since the watermarks were read: take what is left.
+        "auto.offset.reset": "earliest",
         "enable.partition.eof": True,
         "fetch.max.bytes": 16 * 1024 * 1024,
         "max.partition.fetch.bytes": 1024 * 1024,
@@ -220,7 +224,6 @@ def _stores(app: faust.App) -> Iterable[tuple[str, int, Store]]:
 
 
 def _open(
-    consumer: Consumer,
     jobs: Iterable[Job],
     cache: Any,
     memtables: Any,
@@ -230,8 +233,7 @@ def _open(
     starts: list[TopicPartition] = []
     for job in jobs:
         options = SharedOptions(cache, memtables, **job.options, use_rocksdict=True)
-        for partition, path in enumerate(job.paths):
-            low, high = _watermarks(consumer, TopicPartition(job.topic, partition))
+        for partition, (path, (low, high)) in enumerate(zip(job.paths, job.ends, strict=True)):
             db = options.open(Path(path))
             slots[(job.topic, partition)] = _Partition(db)
             applied = db.get(OFFSET_KEY)

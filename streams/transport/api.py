@@ -77,12 +77,9 @@ async def batches(stream: StreamT[Any]) -> AsyncIterator[RecordBatch]:
     batch whose body raised is acked and committed like any event.)
     """
     async for event in stream.events():
-        message = event.message
-        if not isinstance(message, BatchMessage):
-            raise NotABatch(f"{message.tp} offset {message.offset} is not a batch")
-        message.claimed = True
-        yield message.batch
-        message.done = True
+        _, batch = _claim(event)
+        yield batch
+        settle(event)
 
 
 Run = tuple[EventT[Any], RecordBatch]
@@ -99,8 +96,8 @@ async def rounds(stream: StreamT[Any], max_runs: int) -> AsyncIterator[Sequence[
 
     Each run comes with its event, which the caller makes current while it
     reads and writes that run's table partition. The caller marks each run
-    done with :func:`settle` once its state is written; a run it leaves
-    unsettled (its partition moved in a rebalance) is never committed.
+    done with :func:`settle` once its state is written; a run left unsettled
+    is never committed.
     """
     queue = stream.channel.queue  # type: ignore[attr-defined]  # a Topic's delivery queue
     app = stream.app

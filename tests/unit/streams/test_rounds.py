@@ -19,20 +19,6 @@ from streams.processor import BatchProcessor, watermark_key
 from streams.transport.batch import BatchMessage, RecordBatch
 
 
-@dataclass
-class Flow:
-    active: bool = True
-
-    def is_active(self) -> bool:
-        return self.active
-
-
-@dataclass
-class App:
-    consumer_generation_id: int = 1
-    flow_control: Flow = field(default_factory=Flow)
-
-
 class Out:
     def __init__(self, log: list[Any]) -> None:
         self.log = log
@@ -72,13 +58,10 @@ class Recorder(BatchProcessor):
         self.log: list[Any] = []
         self.runtime = Runtime(Out(self.log))  # type: ignore[assignment]
         self.table = {}  # type: ignore[assignment]
-        self.app = App()  # type: ignore[assignment]
-        self.on_apply: Callable[[], None] = lambda: None
 
     async def apply_partition(self, records: Sequence[Any]) -> Callable[[], None]:
         first = records[0]
         self.log.append(("apply", first.topic, first.partition))
-        self.on_apply()
 
         def store() -> None:
             self.log.append(("store", first.topic, first.partition))
