@@ -33,12 +33,10 @@ Order of a run (an outbox, in effect):
    flushing: the batching transport flushes before each commit (once per
    commit interval), the ``take`` mode flushes here.
 
-Step 2 is a round trip to the brokers. It can be shared: with
-``OMNI_STREAMS__ROUND_MAX_RUNS`` above 1, the runs of different partitions
-that are already waiting form a round, each is applied (step 1), then one
-flush, then each run's writes (step 3). That is experimental and off by
-default: with rounds of up to 64 runs, the fault suite's rebalance row lost
-events, and why is not understood yet.
+Step 2 is a round trip to the brokers, so it is shared: the runs of
+different partitions that are already waiting (at most
+``OMNI_STREAMS__ROUND_MAX_RUNS``, default 64) form a round, each is applied
+(step 1), then one flush, then each run's writes (step 3).
 
 A crash before 3 leaves the state as it was: the run is applied again and
 its emissions repeat with the same deterministic ids (views are upserts, and

@@ -16,10 +16,8 @@ It does so in a child process (see :func:`restore` for why).
 Faust then opens the same databases, finds the offsets and reads only what
 was written after the restore, as after any restart.
 
-Off by default (``OMNI_STREAMS__BULK_RESTORE``): with it on, the fault
-suite's rebalance row lost events in CI when a worker was stopped right
-after it had joined, and that is not understood yet. B4 of ``make bench``
-measures it switched on.
+On by default (``OMNI_STREAMS__BULK_RESTORE=false`` leaves recovery to
+Faust alone); B4 of ``make bench`` measures it.
 
 It restores every partition, not only those this worker will be given:
 the assignment is not known before joining, and with standby replicas

@@ -32,6 +32,7 @@ from faust.types import AppT, EventT, StreamT, TopicT
 from streams.transport.batch import BatchMessage, BatchSchema, RecordBatch
 from streams.transport.driver import BATCH_SCHEME, Transport
 from streams.transport.exceptions import NotABatch, WrongTransport
+from streams.transport.flow import keep_runs_on_resume
 
 DRIVER_PATH = f"{Transport.__module__}:{Transport.__qualname__}"
 
@@ -51,8 +52,10 @@ def batch_topic(app: AppT, *names: str, **options: Any) -> TopicT:
     """Declare ``names`` as batch topics of ``app`` and return their (one) Faust topic.
 
     Only topics declared here are batched; every other topic of the app keeps
-    Faust's per-record path. ``options`` go to ``app.topic`` (partitions,
-    retention, ...), except the schema, which must be the batch schema.
+    Faust's per-record path. The app's flow control stops dropping delivered
+    runs when a rebalance ends (see :mod:`streams.transport.flow`). ``options``
+    go to ``app.topic`` (partitions, retention, ...), except the schema, which
+    must be the batch schema.
     """
     register()
     transport = app.transport
@@ -62,6 +65,7 @@ def batch_topic(app: AppT, *names: str, **options: Any) -> TopicT:
             f"got {type(transport).__module__}.{type(transport).__qualname__}"
         )
     transport.batch_topics.update(names)
+    keep_runs_on_resume(app)
     return app.topic(*names, schema=BatchSchema(), **options)
 
 

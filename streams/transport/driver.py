@@ -26,6 +26,8 @@ Why this is safe
 * **Rebalances and seeks.** Revoked partitions and older generations are
   dropped from the ledger (Faust skips their messages); a batch fetched again
   after a seek back only repeats listed offsets and never moves the commit.
+  Runs delivered while Faust's recovery seeks are kept in the agents' queues
+  rather than dropped by its last resume (:mod:`streams.transport.flow`).
 
 Topics not declared as batch topics (changelogs during recovery, repartition
 topics, ordinary agents) take Faust's normal per-record path unchanged.

@@ -8,6 +8,7 @@ turns "a key differs" into a diagnosis.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from schemas.catalogue import (
     STOCK_LEVEL_VIEW,
     STOCK_TOTAL_VIEW,
 )
+from schemas.settings import KafkaSettings
+from streams.processor import WATERMARK_PREFIX
+from tests.faults.kafka_io import TopicReader, reader_config
 
 PER_VIEW = 3
 
@@ -68,3 +72,69 @@ def table_versions(
             f"table {table_version} -> {verdict}"
         )
     return lines
+
+
+def watermark_regressions(kafka: KafkaSettings, app_id: str, limit: int = 12) -> list[str]:
+    """Where a table's offset watermark went back in its changelog: a write from stale state.
+
+    Each processor writes, with every run's state, the last source offset it
+    applied (``streams.processor.watermark_key``). In a changelog partition
+    those values only grow while one owner follows another with the state it
+    left; a value lower than an earlier one means a worker applied runs on a
+    table that missed the previous owner's writes (a zombie write after a
+    revoke, or a restore that stopped short).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(reader_config(kafka))
+    try:
+        names = [n for n in consumer.list_topics(timeout=30).topics if n.startswith(app_id)]
+        changelogs = [n for n in names if n.endswith("-changelog")]
+        reader = TopicReader(kafka, changelogs)
+        try:
+            records = reader.read_to_end()
+        finally:
+            reader.close()
+        stamps = _timestamps(consumer, TopicPartition, changelogs)
+    finally:
+        consumer.close()
+    last: dict[tuple[str, int, bytes], tuple[int, int]] = {}
+    out: list[str] = []
+    for record in records:
+        if not record.key or not record.key.startswith(WATERMARK_PREFIX) or record.value is None:
+            continue
+        where = (record.topic, record.partition, record.key)
+        value = int(record.value)
+        before = last.get(where)
+        if before is not None and value < before[0]:
+            table = record.topic.removeprefix(f"{app_id}-").removesuffix("-changelog")
+            source = record.key.removeprefix(WATERMARK_PREFIX).decode()
+            out.append(
+                f"{table}[{record.partition}] watermark of {source} went back from {before[0]} "
+                f"(offset {before[1]}, {stamps.get((record.topic, record.partition, before[1]))}) "
+                f"to {value} (offset {record.offset}, "
+                f"{stamps.get((record.topic, record.partition, record.offset))})"
+            )
+        last[where] = (value, record.offset)
+    return out[:limit]
+
+
+def _timestamps(consumer: Any, partition_type: Any, topics: list[str]) -> dict[Any, str]:
+    """Wall-clock write time of every record of ``topics`` (to line up with worker logs)."""
+    out: dict[Any, str] = {}
+    metadata = consumer.list_topics(timeout=30)
+    assignment = [
+        partition_type(t, p, 0) for t in topics for p in sorted(metadata.topics[t].partitions)
+    ]
+    consumer.assign(assignment)
+    idle = 0
+    while idle < 3:
+        batch = consumer.consume(5_000, 0.5)
+        idle = 0 if batch else idle + 1
+        for message in batch:
+            if message.error() is None:
+                _, millis = message.timestamp()
+                when = time.strftime("%H:%M:%S", time.gmtime(millis / 1000))
+                key = (message.topic(), message.partition(), message.offset())
+                out[key] = f"{when}.{millis % 1000:03d}"
+    return out

@@ -26,7 +26,7 @@ from schemas.catalogue import (
     STOCK_MOVEMENTS,
 )
 from schemas.codec import FastDecoder, FastEncoder
-from tests.faults.diagnose import table_versions
+from tests.faults.diagnose import table_versions, watermark_regressions
 from tests.faults.fleet import Fleet
 from tests.faults.pump import Pump, Sendable, encode
 from tests.faults.replay import Expected
@@ -141,6 +141,8 @@ class FaultRun:
             url = self.fleet.worker(running[0]).url
             wanted = self.codec.normalised(expected)
             self.row.problems += table_versions(url, result.differing, wanted, self.watcher.latest)
+        if result.differing:
+            self.row.problems += watermark_regressions(self.env.settings.kafka, self.app_id)
         if missing:
             self.row.problems.append(f"{len(missing)} acknowledged events not in the input topics")
         self.row.problems += self.fleet.crashes()
@@ -179,6 +181,10 @@ class FaultRun:
         """Stop every worker and drop the app's own topics (changelogs, assignor)."""
         self.fleet.stop_all()
         self.watcher.close()
+        row = self.row
+        if row.lost or row.doubled or row.differing or row.problems:
+            self.note(f"kept the topics of {self.app_id} for diagnosis")
+            return
         admin = topic_admin.make_admin(self.env.settings.kafka)
         names = [n for n in topic_admin.existing_topics(admin) if n.startswith(self.app_id)]
         if names:

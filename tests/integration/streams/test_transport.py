@@ -202,30 +202,49 @@ def spawn(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Spawn]:
         worker.kill()
 
 
-def produce(bootstrap: str, topic: str, n: int, keys: int) -> dict[int, int]:
-    """``n`` records (key ``k<i % keys>``, value ``i``); returns each partition's end offset."""
-    from confluent_kafka import Producer
+class Feed:
+    """Records (key ``k<i % keys>``, value ``i``) to a topic, with each partition's end offset."""
+
+    def __init__(self, bootstrap: str, topic: str, keys: int) -> None:
+        from confluent_kafka import Producer
+
+        self.topic, self.keys, self.sent = topic, keys, 0
+        self.ends: dict[int, int] = {}
+        self._producer = Producer(
+            {"bootstrap.servers": bootstrap, "linger.ms": 10, "partitioner": "murmur2_random"}
+        )
+
+    def send(self, n: int) -> None:
+        for i in range(self.sent, self.sent + n):
+            self._producer.produce(
+                self.topic,
+                key=f"k{i % self.keys}".encode(),
+                value=str(i).encode(),
+                on_delivery=self._delivered,
+            )
+            if i % 5000 == 0:
+                self._producer.poll(0)
+        self.sent += n
+        assert self._producer.flush(30) == 0
+
+    def _delivered(self, err: Any, msg: Any) -> None:
+        assert err is None, err
+        self.ends[msg.partition()] = max(self.ends.get(msg.partition(), 0), msg.offset() + 1)
+
+
+def create_topic(bootstrap: str, topic: str) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "linger.ms": 10, "partitioner": "murmur2_random"}
-    )
-    ends: dict[int, int] = {}
 
-    def delivered(err: Any, msg: Any) -> None:
-        assert err is None, err
-        ends[msg.partition()] = max(ends.get(msg.partition(), 0), msg.offset() + 1)
 
-    for i in range(n):
-        producer.produce(
-            topic, key=f"k{i % keys}".encode(), value=str(i).encode(), on_delivery=delivered
-        )
-        if i % 5000 == 0:
-            producer.poll(0)
-    assert producer.flush(30) == 0
-    return ends
+def produce(bootstrap: str, topic: str, n: int, keys: int) -> dict[int, int]:
+    """``n`` records to a new topic; returns each partition's end offset."""
+    create_topic(bootstrap, topic)
+    feed = Feed(bootstrap, topic, keys)
+    feed.send(n)
+    return feed.ends
 
 
 def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
@@ -366,13 +385,23 @@ def test_a_worker_joining_mid_stream_skips_nothing(
     kafka_bootstrap: str, new_topic_name: Callable[..., str], spawn: Spawn
 ) -> None:
     topic, app_id = new_topic_name("batch-join"), f"batch-join-{uuid.uuid4().hex[:8]}"
-    n = 12000
-    ends = produce(kafka_bootstrap, topic, n, keys=100)
-    slow = {"delay": 0.1, "max_poll": 100, "commit_interval": 0.2}  # ~12 s for one worker
+    create_topic(kafka_bootstrap, topic)
+    feed = Feed(kafka_bootstrap, topic, keys=100)
+    feed.send(2400)
+    slow = {"delay": 0.1, "max_poll": 100, "commit_interval": 0.2}  # ~1k records/s per worker
     first = spawn(topic, app_id, "first", **slow)
-    wait_for("a tenth of the records", lambda: len(first.processed()) >= n // 10, first, 45)
+    wait_for("the first worker's first batches", lambda: len(first.processed()) >= 600, first, 45)
     second = spawn(topic, app_id, "second", **slow)
-    wait_for("the second worker's first batch", lambda: bool(second.processed()), second, 30)
+    # Keep the stream going until the second worker has taken partitions, however slowly it
+    # starts: if the first worker drained everything beforehand, the test would prove nothing.
+    deadline = time.monotonic() + 60
+    while not second.processed():
+        assert time.monotonic() < deadline, f"the second worker never got a batch:\n{second.tail()}"
+        assert second.proc.poll() is None, f"the second worker exited:\n{second.tail()}"
+        feed.send(200)
+        time.sleep(0.2)
+    feed.send(1200)  # more after the handover
+    ends = feed.ends
 
     def everything() -> bool:
         done = {(p, o) for w in (first, second) for p, o, _ in w.processed()}
