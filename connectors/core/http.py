@@ -11,12 +11,15 @@ every channel:
 * ``/healthz`` (503 while draining) and ``/metrics`` (Prometheus).
 * One JSON log line per request, request metrics, optional CORS.
 * Graceful stop: close the listening socket, let every running request finish
-  (so each one answered 200 is in Kafka), then flush the producer.
+  (so each one answered 200 is in Kafka), then flush the producer. A request
+  that arrives on a kept-alive connection meanwhile is answered 503 (with
+  ``Retry-After`` and ``Connection: close``), so the client retries elsewhere.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -33,6 +36,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNMATCHED = "unmatched"
 CORS_METHODS = "POST, GET, OPTIONS"
 CORS_MAX_AGE_S = "86400"
+OBSERVE_PATHS = frozenset({"/healthz", "/metrics"})  # answered while draining too
+DRAIN_POLL_S = 0.01
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -120,6 +125,7 @@ class HttpService(abc.ABC):
         self._cors_origins = tuple(cors_origins)
         self._runner: web.AppRunner | None = None
         self.draining = False
+        self._handling = 0  # requests inside a handler (their headers have arrived)
 
     @abc.abstractmethod
     def add_routes(self, app: web.Application) -> None:
@@ -158,15 +164,33 @@ class HttpService(abc.ABC):
         self.log.info("listening", extra={"fields": {"host": self.host, "port": self.port}})
 
     async def stop(self) -> None:
-        """Stop accepting, finish running requests, flush the producer."""
+        """Stop accepting, finish running requests, flush the producer.
+
+        The listening sockets close first and the running requests finish
+        before ``AppRunner.cleanup``: once that starts, aiohttp drops whatever
+        arrives on open connections (``RequestHandler.data_received`` returns
+        when closing), so a request whose body was still on its way would wait
+        for it until the drain timeout and fail instead of being answered.
+        """
         self.draining = True
-        self.log.info("draining", extra={"fields": {"in_flight": self.publisher.in_flight}})
+        self.log.info(
+            "draining",
+            extra={"fields": {"in_flight": self.publisher.in_flight, "handling": self._handling}},
+        )
         if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+            await self._wait_for_handlers()
             await self._runner.cleanup()
         left = await self.publisher.close(self._drain_timeout_s)
         if left:
             self.log.error("records not acknowledged at exit", extra={"fields": {"count": left}})
         self.log.info("stopped")
+
+    async def _wait_for_handlers(self) -> None:
+        deadline = time.monotonic() + self._drain_timeout_s
+        while self._handling and time.monotonic() < deadline:
+            await asyncio.sleep(DRAIN_POLL_S)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         if self.draining:
@@ -181,6 +205,9 @@ class HttpService(abc.ABC):
     @web.middleware
     async def _observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        if self.draining and request.path not in OBSERVE_PATHS:
+            return self._refuse_while_draining(request)
+        self._handling += 1
         try:
             response = await handler(request)
         except ConnectorError as exc:
@@ -194,6 +221,8 @@ class HttpService(abc.ABC):
         except Exception:
             self.log.exception("unhandled error", extra={"fields": {"path": request.path}})
             response = error_response(500, "internal", "unexpected error; it was logged")
+        finally:
+            self._handling -= 1
         route = _route_of(request)
         self.metrics.request(route, response.status)
         self.log.info(
@@ -208,6 +237,12 @@ class HttpService(abc.ABC):
             },
         )
         return response
+
+    def _refuse_while_draining(self, request: web.Request) -> web.Response:
+        self.metrics.reject("draining")
+        self.metrics.request(_route_of(request), 503)
+        headers = {"Retry-After": "1", "Connection": "close"}
+        return error_response(503, "draining", "the connector is shutting down; retry", headers)
 
     def _error(self, exc: ConnectorError) -> web.Response:
         headers = None

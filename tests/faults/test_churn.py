@@ -20,7 +20,7 @@ from tests.faults.scenario import FaultRun
 from tests.integration.support import ContractEnv
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
-SHARE = 0.15  # of --fault-events
+SHARE = 0.15  # of --fault-events: 50 s of stream at RATE, for 4 joins of up to ~10 s
 RATE = 300.0
 CHURNS = 4
 
