@@ -80,7 +80,9 @@ def apply_topics(
     report = ApplyReport()
     wanted = {t.physical(settings.prefix): t for t in topics}
     present = existing_topics(admin)
-    _create_missing(admin, settings, wanted, present, report)
+    raced = _create_missing(admin, settings, wanted, present, report)
+    if raced:
+        present = _wait_listed(admin, raced)
     for name, topic in wanted.items():
         if name in report.created:
             continue
@@ -99,7 +101,14 @@ def _create_missing(
     wanted: dict[str, Topic],
     present: dict[str, int],
     report: ApplyReport,
-) -> None:
+) -> set[str]:
+    """Create what the metadata did not list; return those that turned out to exist.
+
+    A topic can exist yet be missing from the metadata just read: another
+    ``apply`` created it meanwhile, or a broker's metadata trails the
+    controller for a moment after a create. Kafka then answers
+    ``TOPIC_ALREADY_EXISTS``; such a topic is reconciled like any existing one.
+    """
     new = [
         NewTopic(
             name,
@@ -110,9 +119,33 @@ def _create_missing(
         for name, topic in wanted.items()
         if name not in present
     ]
-    if new:
-        _wait(admin.create_topics(new, request_timeout=TIMEOUT_S), "creating")
-        report.created.extend(t.topic for t in new)
+    raced: set[str] = set()
+    if not new:
+        return raced
+    for name, future in admin.create_topics(new, request_timeout=TIMEOUT_S).items():
+        try:
+            future.result(timeout=TIMEOUT_S)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise TopicAdminError(f"creating {name}: {exc.args[0]}") from exc
+            raced.add(name)
+        except Exception as exc:
+            raise TopicAdminError(f"creating {name}: {exc}") from exc
+        else:
+            report.created.append(name)
+    return raced
+
+
+def _wait_listed(admin: AdminClient, names: set[str]) -> dict[str, int]:
+    """The metadata once it lists ``names`` (it catches up within moments)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        present = existing_topics(admin)
+        if names <= present.keys():
+            return present
+        if time.monotonic() > deadline:
+            raise TopicAdminError(f"topics exist but are not in the metadata: {sorted(names)}")
+        time.sleep(0.1)
 
 
 def _reconcile_partitions(

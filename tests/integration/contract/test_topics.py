@@ -48,3 +48,19 @@ def test_apply_restores_drifted_config_and_grows_partitions(kafka_bootstrap: str
 
     shrink = topic_admin.apply_topics(admin, TopicSettings(prefix=prefix, partitions_override=1))
     assert any("not shrunk" in warning for warning in shrink.warnings)
+
+
+def test_a_topic_missing_from_stale_metadata_is_reconciled_not_an_error(
+    kafka_bootstrap: str,
+) -> None:
+    """Another apply created it, or the metadata read trailed the create: TOPIC_ALREADY_EXISTS."""
+    admin = topic_admin.make_admin(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    settings = TopicSettings(prefix=f"t{uuid.uuid4().hex[:10]}.", partitions_override=1)
+    topic_admin.apply_topics(admin, settings, [CART_VIEW])
+    wanted = {CART_VIEW.physical(settings.prefix): CART_VIEW}
+    report = topic_admin.ApplyReport()
+    raced = topic_admin._create_missing(admin, settings, wanted, {}, report)  # metadata: none
+    assert raced == set(wanted)
+    assert report.created == []
+    again = topic_admin.apply_topics(admin, settings, [CART_VIEW])
+    assert again.unchanged == list(wanted)
