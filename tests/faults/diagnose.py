@@ -23,7 +23,7 @@ from schemas.catalogue import (
 )
 from schemas.settings import KafkaSettings
 from streams.processor import WATERMARK_PREFIX
-from tests.faults.kafka_io import TopicReader, reader_config
+from tests.faults.kafka_io import Message, TopicReader, reader_config
 
 PER_VIEW = 3
 
@@ -84,21 +84,20 @@ def watermark_regressions(kafka: KafkaSettings, app_id: str, limit: int = 12) ->
     table that missed the previous owner's writes (a zombie write after a
     revoke, or a restore that stopped short).
     """
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer
 
     consumer = Consumer(reader_config(kafka))
     try:
-        names = [n for n in consumer.list_topics(timeout=30).topics if n.startswith(app_id)]
-        changelogs = [n for n in names if n.endswith("-changelog")]
-        reader = TopicReader(kafka, changelogs)
-        try:
-            records = reader.read_to_end()
-        finally:
-            reader.close()
-        stamps = _timestamps(consumer, TopicPartition, changelogs)
+        names = consumer.list_topics(timeout=30).topics
     finally:
         consumer.close()
-    last: dict[tuple[str, int, bytes], tuple[int, int]] = {}
+    changelogs = [n for n in names if n.startswith(app_id) and n.endswith("-changelog")]
+    reader = TopicReader(kafka, changelogs)
+    try:
+        records = reader.read_to_end()
+    finally:
+        reader.close()
+    last: dict[tuple[str, int, bytes], tuple[int, Message]] = {}
     out: list[str] = []
     for record in records:
         if not record.key or not record.key.startswith(WATERMARK_PREFIX) or record.value is None:
@@ -111,30 +110,14 @@ def watermark_regressions(kafka: KafkaSettings, app_id: str, limit: int = 12) ->
             source = record.key.removeprefix(WATERMARK_PREFIX).decode()
             out.append(
                 f"{table}[{record.partition}] watermark of {source} went back from {before[0]} "
-                f"(offset {before[1]}, {stamps.get((record.topic, record.partition, before[1]))}) "
-                f"to {value} (offset {record.offset}, "
-                f"{stamps.get((record.topic, record.partition, record.offset))})"
+                f"({_where(before[1])}) to {value} ({_where(record)})"
             )
-        last[where] = (value, record.offset)
+        last[where] = (value, record)
     return out[:limit]
 
 
-def _timestamps(consumer: Any, partition_type: Any, topics: list[str]) -> dict[Any, str]:
-    """Wall-clock write time of every record of ``topics`` (to line up with worker logs)."""
-    out: dict[Any, str] = {}
-    metadata = consumer.list_topics(timeout=30)
-    assignment = [
-        partition_type(t, p, 0) for t in topics for p in sorted(metadata.topics[t].partitions)
-    ]
-    consumer.assign(assignment)
-    idle = 0
-    while idle < 3:
-        batch = consumer.consume(5_000, 0.5)
-        idle = 0 if batch else idle + 1
-        for message in batch:
-            if message.error() is None:
-                _, millis = message.timestamp()
-                when = time.strftime("%H:%M:%S", time.gmtime(millis / 1000))
-                key = (message.topic(), message.partition(), message.offset())
-                out[key] = f"{when}.{millis % 1000:03d}"
-    return out
+def _where(record: Message) -> str:
+    """Offset and wall-clock write time of a record, to line up with the worker logs."""
+    millis = record.timestamp_ms
+    when = time.strftime("%H:%M:%S", time.gmtime(millis / 1000))
+    return f"offset {record.offset}, {when}.{millis % 1000:03d}"

@@ -30,6 +30,7 @@ class Message:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+    timestamp_ms: int = 0
 
 
 class ReadError(Exception):
@@ -114,7 +115,10 @@ class TopicReader:
             assert offset is not None
             self.positions[(topic, partition)] = offset + 1
             headers = _headers(message.headers())
-            out.append(Message(topic, partition, offset, message.key(), message.value(), headers))
+            stamp = message.timestamp()[1]
+            out.append(
+                Message(topic, partition, offset, message.key(), message.value(), headers, stamp)
+            )
         return out
 
     def read_to_end(self, timeout_s: float = 120.0) -> list[Message]:

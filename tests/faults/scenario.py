@@ -172,17 +172,20 @@ class FaultRun:
 
     def clean(self) -> bool:
         """The verdict: nothing lost or doubled, no key differs, no unexpected dead letter."""
-        ok = not (self.row.lost or self.row.doubled or self.row.differing or self.row.problems)
+        ok = not self._failed()
         self.row.verdict = "ok" if ok else "FAIL"
         self.row.seconds = time.monotonic() - self.started
         return ok
+
+    def _failed(self) -> bool:
+        row = self.row
+        return bool(row.lost or row.doubled or row.differing or row.problems)
 
     def close(self) -> None:
         """Stop every worker and drop the app's own topics (changelogs, assignor)."""
         self.fleet.stop_all()
         self.watcher.close()
-        row = self.row
-        if row.lost or row.doubled or row.differing or row.problems:
+        if self._failed():
             self.note(f"kept the topics of {self.app_id} for diagnosis")
             return
         admin = topic_admin.make_admin(self.env.settings.kafka)
