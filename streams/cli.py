@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ from faust.worker import Worker
 
 from schemas.exceptions import ContractError
 from schemas.settings import Settings
+from streams import cleanstop
 from streams.app import create_app, declare_changelogs
 from streams.restore import restore
 
@@ -34,9 +36,16 @@ def worker(
     settings = settings.model_copy(update={"streams": settings.streams.model_copy(update=updates)})
     app = create_app(settings)
     declare_changelogs(app, settings)
+    datadir = Path(app.conf.datadir)
+    cleanstop.begin(datadir, Path(app.conf.tabledir))
     if settings.streams.bulk_restore:
         restore(app, settings)
     runner = Worker(app, loglevel=loglevel, redirect_stdouts=False)
     # Faust's start-up spinner leaves the root logger at DEBUG (~2% of a busy worker).
     runner.spinner = None
-    runner.execute_from_commandline()
+    try:
+        runner.execute_from_commandline()
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            cleanstop.end(datadir)
+        raise

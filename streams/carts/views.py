@@ -2,14 +2,17 @@
 
 Called by the public ``/v1/carts/{identifier}`` (:mod:`streams.identity.views`)
 after identity resolution. A merged cart answers ``{"merged_into": ...}`` so
-the caller follows it to the survivor's cart.
+the caller follows it to the survivor's cart. The cart is read from the
+profile's state (:mod:`streams.context.tables`), where it is kept with the
+event ids applied to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from streams.carts import model, tables
+from streams.carts import model
 from streams.web import Reader, bad_id, error_bytes, json_bytes, reader_response, routed, valid_id
 
 if TYPE_CHECKING:
@@ -17,13 +20,18 @@ if TYPE_CHECKING:
 
 
 def install(
-    app: faust.App, table: faust.types.TableT[Any, Any], readers: dict[str, Reader]
+    app: faust.App,
+    table: faust.types.TableT[Any, Any],
+    cart_of: Callable[[bytes], model.Cart | None],
+    readers: dict[str, Reader],
 ) -> None:
+    """``cart_of`` reads the cart out of one value of ``table`` (the profile's state)."""
+
     def read(canonical: str) -> tuple[int, bytes]:
         data = table.get(canonical.encode())
-        if data is None:
+        cart = None if data is None else cart_of(data)
+        if cart is None:
             return 404, error_bytes(404, f"no cart for canonical id {canonical!r}")
-        cart = tables.decode(data)
         if cart.merged_into is not None:
             return 200, json_bytes({"cart_key": canonical, "merged_into": cart.merged_into})
         return 200, json_bytes(model.to_view(cart))

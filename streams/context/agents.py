@@ -3,8 +3,9 @@
 Consumes ``omni.customer.by-canonical``: the original bytes of customer events
 that the identity resolver (:mod:`streams.identity.agents`, where the whole
 cross-partition design is documented) re-keyed by canonical id, and
-``ProfileCommand`` records. ``carts_by_customer`` and ``context_by_customer``
-are keyed by the same canonical id, so everything a profile needs is local.
+``ProfileCommand`` records. ``context_by_customer`` is keyed by the same
+canonical id and holds each profile's context, cart and applied event ids in
+one value, so everything a profile needs is local and written at once.
 
 On a merge the loser's owner gets ``merge_out``: it ships its cart and context
 (and applied event ids) to the survivor as ``absorb`` on the same topic keyed
@@ -34,7 +35,6 @@ from schemas.exceptions import DecodeError
 from streams.carts import agents as cart_side
 from streams.carts import model as cart_model
 from streams.carts import rules as cart_rules
-from streams.carts import tables as cart_tables
 from streams.common import idempotency
 from streams.common.events import event_id_text, meta, short_name, to_millis
 from streams.common.outcome import Applied, Rejected
@@ -58,6 +58,7 @@ class Batch:
     """One partition's worth: profiles and carts touched, views to emit, records to send."""
 
     profiles: dict[str, tables.ProfileState] = field(default_factory=dict)
+    loaded: dict[str, tables.ProfileState | None] = field(default_factory=dict)
     carts: dict[str, cart_model.Cart | None] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
     changed_carts: set[str] = field(default_factory=set)
@@ -74,7 +75,6 @@ class ProfileProcessor(BatchProcessor):
         self.topic_name = CUSTOMER_BY_CANONICAL.physical(runtime.settings.topics.prefix)
         self.source = self.source_topic(app, self.topic_name, partitions=partitions)
         self.table = tables.context_table(app, runtime, partitions)
-        self.carts = cart_tables.carts_table(app, runtime, partitions)
         self.context_view = runtime.topic_name(CUSTOMER_CONTEXT_VIEW.name)
         self.cart_view = runtime.topic_name(CART_VIEW.name)
         self.out = {
@@ -90,31 +90,38 @@ class ProfileProcessor(BatchProcessor):
         return partial(self.store, batch)
 
     def store(self, batch: Batch) -> None:
-        """Write each touched key once; called after the batch's emissions were flushed."""
-        # Carts first: the profiles hold the applied event ids, so a write that
-        # fails half way leaves the run unapplied rather than half applied.
-        for key, cart in batch.carts.items():
-            if cart is not None:
-                self.carts[key.encode()] = cart_tables.encode(cart)
-            elif key.encode() in self.carts:
-                del self.carts[key.encode()]
-        for key, state in batch.profiles.items():
+        """Write each touched key once, cart and context in one value; after the flush.
+
+        A key's cart and the event ids applied to it are one write (see
+        :mod:`streams.context.tables`): a crash between two keys' writes
+        leaves each key either applied or not, and the run applied again
+        skips, per key, what that key's event ids already hold.
+        """
+        for key in batch.profiles.keys() | batch.carts.keys():
+            state = self.profile(batch, key)
+            if key in batch.carts:
+                state = replace(state, cart=batch.carts[key])
             self.table[key.encode()] = tables.encode(state)
 
-    def profile(self, batch: Batch, key: str, kind: str = "") -> tables.ProfileState:
-        state = batch.profiles.get(key)
-        if state is None:
+    def stored(self, batch: Batch, key: str) -> tables.ProfileState | None:
+        """The key's state as the table holds it, decoded once per batch."""
+        if key not in batch.loaded:
             data = self.table.get(key.encode())
-            state = tables.decode(data) if data is not None else tables.empty(key, kind)
+            batch.loaded[key] = tables.decode(data) if data is not None else None
+        return batch.loaded[key]
+
+    def profile(self, batch: Batch, key: str, kind: str = "") -> tables.ProfileState:
+        state = batch.profiles.get(key) or self.stored(batch, key) or tables.empty(key, kind)
         if kind and state.kind != kind:
             state = replace(state, kind=kind)
         return state
 
     def cart(self, batch: Batch, key: str) -> cart_model.Cart | None:
+        """The cart as this batch left it: its own changes first, then the stored state's."""
         if key in batch.carts:
             return batch.carts[key]
-        data = self.carts.get(key.encode())
-        return cart_tables.decode(data) if data is not None else None
+        state = batch.profiles.get(key) or self.stored(batch, key)
+        return None if state is None else state.cart
 
     def put(self, batch: Batch, key: str, state: tables.ProfileState, at: int = 0) -> None:
         old = batch.profiles.get(key)
@@ -384,7 +391,7 @@ def ship(state: tables.ProfileState, cart: cart_model.Cart | None) -> str:
 
 
 def install(app: faust.App, runtime: Runtime) -> None:
-    """Declare the context and cart tables, the profile agent and their internal HTTP views."""
+    """Declare the context table, the profile agent and their internal HTTP views."""
     processor = ProfileProcessor(app, runtime)
     app.agent(processor.source, name="customer-profiles")(processor.run)
     views.install(app, processor)

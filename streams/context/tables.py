@@ -1,10 +1,18 @@
-"""The ``context_by_customer`` table: the single customer view, keyed by canonical id.
+"""The ``context_by_customer`` table: the single customer view and cart, keyed by canonical id.
 
-Co-partitioned with ``omni.customer.by-canonical`` and ``carts_by_customer``.
-Next to the context it keeps the profile's recently applied event ids (stage 1
-already drops duplicates per identifier, this drops redeliveries between the
-stages and merge commands applied twice) and the canonical id's kind, so a
-cart created here knows whether its key is a customer id.
+Co-partitioned with ``omni.customer.by-canonical``. Next to the context it
+keeps the profile's recently applied event ids (stage 1 already drops
+duplicates per identifier, this drops redeliveries between the stages and
+merge commands applied twice), the canonical id's kind, so a cart created
+here knows whether its key is a customer id, and the profile's cart.
+
+The cart is in the same value as the event ids that say what was applied to
+it, on purpose. Kept in a table of its own (``carts_by_customer``, as it
+once was), a ``kill -9`` between the cart's write and the profile's, or a restore
+from two changelogs that stopped at different points, left a cart holding
+events its profile did not list as applied: the run was applied again and
+the cart counted them twice (row 1 of the fault suite). One value per key
+is written atomically, so a cart and its event ids cannot part.
 
 Never rename the table: its changelog is ``<app id>-context_by_customer-changelog``.
 """
@@ -17,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from streams.carts import model as cart_model
 from streams.common import idempotency
 from streams.context import model
 from streams.exceptions import CorruptState
@@ -38,6 +47,7 @@ class ProfileState:
     kind: str
     # merge id -> the snapshot a loser shipped (what an unmerge gives back), newest last
     absorbed: Mapping[str, str] = field(default_factory=dict)
+    cart: cart_model.Cart | None = None
 
 
 ABSORBED_BOUND = 4  # merges of one profile that can still be undone with their history
@@ -63,6 +73,7 @@ def encode(state: ProfileState) -> bytes:
             "seen": idempotency.to_state_dict(state.seen),
             "kind": state.kind,
             "absorbed": dict(state.absorbed),
+            "cart": None if state.cart is None else cart_model.to_state_dict(state.cart),
         }
     )
 
@@ -76,6 +87,7 @@ def decode(data: bytes) -> ProfileState:
         idempotency.from_state_dict(raw["seen"]),
         raw.get("kind") or "",
         dict(raw.get("absorbed") or {}),
+        None if raw.get("cart") is None else cart_model.from_state_dict(raw["cart"]),
     )
 
 
@@ -88,5 +100,5 @@ def context_table(
         value_type=bytes,
         partitions=partitions,
         options=runtime.table_options(),
-        help="customer context per canonical customer id, with recently applied event ids",
+        help="customer context and cart per canonical id, with recently applied event ids",
     )

@@ -43,4 +43,4 @@ def install(app: faust.App, processor: ProfileProcessor) -> None:
 
         return await routed(app, web, table.name, canonical, request.path, local)
 
-    cart_views.install(app, processor.carts, processor.runtime.readers)
+    cart_views.install(app, table, lambda data: tables.decode(data).cart, processor.runtime.readers)

@@ -141,8 +141,16 @@ def latency_row(state: State) -> Row:
     from tests.bench.rows import TITLES
 
     plan = state.plan
-    results = measure(state.env, (1000, 5000), plan.latency_seconds, plan.drain_seconds)
+    raw = state.env.workdir / "latency.spy" if state.profile else None
+    results = measure(state.env, (1000, 5000), plan.latency_seconds, plan.drain_seconds, raw)
     row = Row("B2", TITLES["B2"], target="p99 <= 50 ms, p50 <= 10 ms at 5k/s")
+    if raw is not None and raw.exists():
+        from tests.bench.profile import summarize
+        from tests.bench.rows import keep_profile
+
+        row.details["profile_at_1000"] = summarize(raw)
+        print(f"B2 worker at 1000/s:\n{row.details['profile_at_1000']}", flush=True)
+        keep_profile(raw, "b2-worker.spy")
     parts = []
     for rate, result in results.items():
         view, query = result.view(), result.query()

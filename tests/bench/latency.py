@@ -8,8 +8,13 @@ scheduled send time, which is no later than the collector accepting it:
 * (a) to the cart view record that shows its unique SKU, read by a consumer
   that follows ``omni.view.carts`` (latency taken when the record arrives);
 * (b) to ``GET /v1/carts/{identifier}`` first showing that SKU, for a sample
-  of the messages (polled every ``POLL_S``), so the probe itself stays a
-  small part of the load.
+  of the messages. A probe polls every ``POLL_S`` at first, then every tenth
+  of the time it has waited (at most ``POLL_MAX_S``): the resolution stays
+  within 10% of the latency, and the probes' load stays a small, bounded
+  part of the traffic. (Polling every 5 ms whatever the wait made the
+  probes themselves the load once the views lagged: twenty new probes a
+  second, each asking 200 times a second, buried the worker's API and
+  event loop, and the views lagged further.)
 
 Only ``Product Added`` messages are measured (they cross both processor
 stages: the identity resolver and the customer stage); the other messages of
@@ -22,6 +27,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import aiohttp
 from confluent_kafka import TopicPartition
@@ -36,6 +42,7 @@ from tests.bench.segment import Message, Messages
 
 TICK_S = 0.01
 POLL_S = 0.005
+POLL_MAX_S = 0.1
 QUERY_SAMPLES_PER_S = 20
 DRAIN_S = 20.0
 
@@ -104,6 +111,11 @@ class ViewWatcher:
         self.consumer.close()
 
 
+def poll_interval(waited_s: float) -> float:
+    """The wait before a probe's next request: a tenth of its wait so far, within bounds."""
+    return min(max(POLL_S, waited_s / 10), POLL_MAX_S)
+
+
 async def _probe(
     session: aiohttp.ClientSession, message: Message, due: float, drain_s: float
 ) -> float | None:
@@ -118,7 +130,7 @@ async def _probe(
             body = b""
         if message.probe is not None and message.probe.encode() in body:
             return 1000 * (time.time() - due)
-        await asyncio.sleep(POLL_S)
+        await asyncio.sleep(poll_interval(time.time() - due))
     return None
 
 
@@ -184,9 +196,16 @@ def _drain(watcher: ViewWatcher, timeout_s: float = DRAIN_S) -> int:
 
 
 def measure(
-    env: BenchEnv, rates: tuple[int, ...], seconds: float, drain_s: float = DRAIN_S
+    env: BenchEnv,
+    rates: tuple[int, ...],
+    seconds: float,
+    drain_s: float = DRAIN_S,
+    profile: Path | None = None,
 ) -> dict[int, LatencyResult]:
-    """One fresh worker and collector; each rate offered for ``seconds``."""
+    """One fresh worker and collector; each rate offered for ``seconds``.
+
+    With ``profile``, the worker is sampled by py-spy while the first rate is offered.
+    """
     app_id = env.app_id("latency")
     create_changelogs(env, app_id)
     skip_sources(env, app_id)  # earlier rows' events are not this row's load
@@ -205,8 +224,11 @@ def measure(
             raise RuntimeError(f"warm-up views never arrived:\n{worker.tail()}")
         watcher.seen.clear()
         results = {}
-        for rate in rates:
+        for n, rate in enumerate(rates):
+            spy = procs.start_profiler(worker.proc.pid, profile) if profile and n == 0 else None
             result = asyncio.run(_offer(collector, worker_url, watcher, rate, seconds, drain_s))
+            if spy is not None:
+                procs.stop_profiler(spy)
             result.missing = _drain(watcher, drain_s)
             result.view_ms, watcher.seen = watcher.seen, []
             results[rate] = result

@@ -55,7 +55,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--events", type=int, help="B1 workload size (default by plan)")
     parser.add_argument("--keys", type=int, help="B4/B6 table keys (default by plan)")
     parser.add_argument("--baselines", help="comma list of naive,quix,ceiling; '' for none")
-    parser.add_argument("--profile", action="store_true", help="py-spy the B1 and B5 workers")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the B1, B2 (1k/s), B5 workers"
+    )
     parser.add_argument("--out", type=Path, default=report.RESULTS, help="where latest.* go")
     args = parser.parse_args(argv)
     plan = Plan.quick() if args.quick else Plan.full()

@@ -35,6 +35,7 @@ from tests.faults.report import Row, table, write
 from tests.integration.support import ContractEnv, drop_prefix
 
 REPORT = pytest.StashKey[list[Row]]()
+FAILED = pytest.StashKey[bool]()
 REPORT_DIR = PROJECT_ROOT / "bench-results"
 PARTITIONS = 4
 
@@ -80,8 +81,20 @@ def fault_config(request: pytest.FixtureRequest) -> FaultConfig:
     )
 
 
-def _contract(bootstrap: str, registry_url: str, nodes: int) -> Iterator[ContractEnv]:
-    """Every catalogue topic and schema under a fresh prefix; all of it dropped afterwards."""
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember whether a row failed, so its topics can be kept for a look."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+
+
+def _contract(
+    bootstrap: str, registry_url: str, nodes: int, request: pytest.FixtureRequest
+) -> Iterator[ContractEnv]:
+    """Every catalogue topic and schema under a fresh prefix; dropped afterwards unless the
+    row failed (its input, views and internal topics are then kept for diagnosis)."""
     rf, min_isr = (3, 2) if nodes >= 3 else (1, 1)
     settings = Settings(
         kafka=KafkaSettings(bootstrap_servers=bootstrap),
@@ -100,19 +113,26 @@ def _contract(bootstrap: str, registry_url: str, nodes: int) -> Iterator[Contrac
         client, schema_set, settings.topics.prefix, settings.registry.compatibility
     )
     yield ContractEnv(settings, client, schema_set)
+    if request.node.stash.get(FAILED, False):
+        print(f"kept the topics under {settings.topics.prefix} for diagnosis")
+        return
     drop_prefix(settings, client, [r.subject for r in done])
 
 
 @pytest.fixture
-def fault_env(kafka_bootstrap: str, schema_registry_url: str) -> Iterator[ContractEnv]:
+def fault_env(
+    kafka_bootstrap: str, schema_registry_url: str, request: pytest.FixtureRequest
+) -> Iterator[ContractEnv]:
     """A private slice of the session's broker (single node unless configured otherwise)."""
-    yield from _contract(kafka_bootstrap, schema_registry_url, nodes=1)
+    yield from _contract(kafka_bootstrap, schema_registry_url, 1, request)
 
 
 @pytest.fixture
-def cluster_env(kafka_cluster3: KafkaCluster, schema_registry_url: str) -> Iterator[ContractEnv]:
+def cluster_env(
+    kafka_cluster3: KafkaCluster, schema_registry_url: str, request: pytest.FixtureRequest
+) -> Iterator[ContractEnv]:
     """A private slice of the three-broker cluster: RF 3, min ISR 2."""
-    yield from _contract(kafka_cluster3.bootstrap_servers, schema_registry_url, nodes=3)
+    yield from _contract(kafka_cluster3.bootstrap_servers, schema_registry_url, 3, request)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 
 from schemas.catalogue import STOCK_MOVEMENTS
 from schemas.codec import FastEncoder
+from streams import cleanstop
 from streams.stock import model
 from tests.integration.streams.test_stock import RECORD, movement, reference
 from tests.integration.streams.workers import WorkerProcess, worker_env
@@ -64,6 +65,11 @@ def wait_converged(
     return differing
 
 
+def marks(data: Path) -> list[Path]:
+    """The running marks of the workers under ``data`` (see :mod:`streams.cleanstop`)."""
+    return list(data.glob(f"*/{cleanstop.MARK}"))
+
+
 def test_kill_9_then_restart_then_lost_state(contract_env: ContractEnv, tmp_path: Path) -> None:
     skus = [f"SKU-{uuid.uuid4().hex[:6]}" for _ in range(20)]
     events = workload(7, skus, 3000)
@@ -81,14 +87,18 @@ def test_kill_9_then_restart_then_lost_state(contract_env: ContractEnv, tmp_path
         assert producer.flush(30) == 0
         time.sleep(1.0)
         worker.kill()  # mid-stream: some batches processed, some not committed
+        assert marks(tmp_path / "data"), "a killed worker leaves its running mark"
         for event in sent[half:]:
             producer.produce(topic, encoder.encode(topic, RECORD, event), key=event["sku"])
         assert producer.flush(30) == 0
         worker.start()
+        # The store may be ahead of its changelog after kill -9: it is rebuilt from it.
+        assert "did not stop cleanly" in worker.log.read_text(errors="replace")
         expected = reference(sent)
         assert wait_converged(worker, expected) == []
 
         worker.stop()
+        assert marks(tmp_path / "data") == [], "a clean stop clears the running mark"
         shutil.rmtree(tmp_path / "data")  # the worker's RocksDB is gone
         started = time.monotonic()
         worker.start()
