@@ -97,6 +97,9 @@ def _contract(
     row failed (its input, views and internal topics are then kept for diagnosis)."""
     rf, min_isr = (3, 2) if nodes >= 3 else (1, 1)
     settings = Settings(
+        # The shortcuts too: set in the environment, they would win over kafka= and registry=.
+        bootstrap_servers=bootstrap,
+        schema_registry_url=registry_url,
         kafka=KafkaSettings(bootstrap_servers=bootstrap),
         registry=RegistrySettings(url=registry_url),
         topics=TopicSettings(

@@ -28,7 +28,7 @@ from tests.integration.support import ContractEnv
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.timeout(900)]
 SHARE = 0.15
-AFTER_S = 30.0  # the stream goes on this long after SIGCONT, to see the producer recover
+AFTER_S = 15.0  # the stream goes on this long after SIGCONT, to see the producer recover
 
 
 def latency_figure(pump: Pump, stopped_at: float, resumed_at: float) -> str:
