@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from connectors.cli import connector_app
 from connectors.simulator.cli import simulate
-from deploy.local.cli import kafka_app, registry_app
+from deploy.local.cli import fetch, kafka_app, registry_app
 from deploy.local.postgres_cli import postgres_app
 from deploy.stack import down, status, up
 from schemas.cli import produce, schemas_app, tail, topics_app
@@ -39,6 +39,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(connector_app, name="connector")
 app.command("up")(up)
+app.command("fetch")(fetch)
 app.command("down")(down)
 app.command("status")(status)
 app.command("produce")(produce)

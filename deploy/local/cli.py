@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from deploy.local.fetch import ensure_apicurio, ensure_kafka
 from deploy.local.kafka import ClusterStatus, KafkaCluster
 from deploy.local.proc import StartReport
 from deploy.local.registry import Registry
@@ -53,6 +54,17 @@ def _report(report: StartReport) -> None:
         f"[green]{report.what}[/] up at [bold]{report.address}[/] "
         f"in {report.elapsed_s:.1f}s (pid {pids})"
     )
+
+
+def fetch(ctx: typer.Context) -> None:
+    """Fetch the jars of Kafka and the registry (Maven) without starting anything.
+
+    ``make test`` calls it once before its two halves start their own brokers
+    in parallel, so they never download into the same folder at once.
+    """
+    local = _settings(ctx).local
+    console.print(f"kafka jars in {ensure_kafka(local)}")
+    console.print(f"registry in {ensure_apicurio(local)}")
 
 
 @kafka_app.command("up")
