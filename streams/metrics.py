@@ -87,6 +87,13 @@ class Metrics:
             "Partition rebalances this worker went through.",
             registry=self.registry,
         )
+        self.fenced = Counter(
+            "omni_runs_fenced_total",
+            "Runs left unwritten because their partition was revoked while they were applied "
+            "(the new owner applies them again).",
+            ["processor"],
+            registry=self.registry,
+        )
         self.views = Counter(
             "omni_views_emitted_total",
             "View records (and tombstones) emitted, by view topic.",

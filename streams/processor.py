@@ -165,6 +165,10 @@ class BatchProcessor(abc.ABC):
             return
         await self.runtime.out.flush()
         for event, finish in pending:
+            if transport.revoked(event):
+                # Its partition moved during the flush: the new owner applies it again.
+                self.runtime.metrics.fenced.labels(type(self).__name__).inc()
+                continue
             if finish is not None:
                 with current(event):
                     finish()

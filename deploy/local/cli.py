@@ -59,8 +59,8 @@ def _report(report: StartReport) -> None:
 def fetch(ctx: typer.Context) -> None:
     """Fetch the jars of Kafka and the registry (Maven) without starting anything.
 
-    ``make test`` calls it once before its two halves start their own brokers
-    in parallel, so they never download into the same folder at once.
+    For an image or a CI cache warmed ahead of time, and for two local
+    runtimes that share one ``lib`` folder and must not download into it at once.
     """
     local = _settings(ctx).local
     console.print(f"kafka jars in {ensure_kafka(local)}")

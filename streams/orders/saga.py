@@ -21,6 +21,14 @@ the same event after a crash yields the same ids, and the stock processor
 drops a movement id it has already applied; the cause is part of the id so a
 second, genuinely new step of the same kind (an order allocated A, B, then A
 again) is not mistaken for a duplicate.
+
+The cause of a release or a pick-up is the event that asked for it, whether
+it is sent at once (the units were held) or parked until stock confirms
+(``then_cause``), never the confirmation that happens to release it. The
+order event and the stock reply come from different partitions, so after a
+crash or a rebalance they can be applied again in the other order: with the
+confirmation as the cause, the same pick-up got a second id and stock
+counted it twice (row 1 of the fault suite, under CPU load).
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ class Hold:
     quantity: int
     status: str = PENDING
     then: str | None = None  # parked release / pick_up, sent on confirmation
+    then_cause: str | None = None  # the event that asked for ``then``: its movements' cause
 
     @property
     def key(self) -> str:
@@ -123,7 +132,9 @@ def plan(
                 out.append(_move(ref, sku, loc, "sold", qty, cause, at))
         elif hold.status == PENDING:
             ledger[key] = replace(
-                hold, then=RELEASE if cmd.kind is CommandKind.RELEASE else PICK_UP
+                hold,
+                then=RELEASE if cmd.kind is CommandKind.RELEASE else PICK_UP,
+                then_cause=cause,
             )
         else:
             del ledger[key]
@@ -157,8 +168,10 @@ def confirmed(
         ledger[key] = replace(hold, status=HELD)
         return Planned(ledger)
     ledger.pop(key, None)
+    # Parked: the movements are those of the request, whatever order the two arrived in.
+    origin = hold.then_cause if hold.then == action and hold.then_cause else cause
     return Planned(
-        ledger, _collect(order_id, replace(hold, quantity=reply["quantity"]), action, cause, at)
+        ledger, _collect(order_id, replace(hold, quantity=reply["quantity"]), action, origin, at)
     )
 
 
@@ -166,7 +179,7 @@ def refused(holds: Mapping[str, Hold], reply: Mapping[str, Any]) -> Mapping[str,
     """Stock refused: the hold is marked refused and any parked action is dropped."""
     key = hold_key(reply["sku"], reply["location_id"])
     hold = holds.get(key) or Hold(reply["sku"], reply["location_id"], reply["quantity"])
-    return {**holds, key: replace(hold, status=REFUSED, then=None)}
+    return {**holds, key: replace(hold, status=REFUSED, then=None, then_cause=None)}
 
 
 def release_all(holds: Mapping[str, Hold], order_id: str, cause: str, at: int) -> Planned:
@@ -177,7 +190,7 @@ def release_all(holds: Mapping[str, Hold], order_id: str, cause: str, at: int) -
         if hold.status == HELD:
             out.extend(_collect(order_id, hold, RELEASE, cause, at))
         elif hold.status == PENDING:
-            ledger[key] = replace(hold, then=RELEASE)
+            ledger[key] = replace(hold, then=RELEASE, then_cause=cause)
         else:
             ledger[key] = hold
     return Planned(ledger, tuple(out))
@@ -208,7 +221,9 @@ def to_record(movement: Movement) -> dict[str, Any]:
 
 def holds_to_list(holds: Mapping[str, Hold]) -> list[list[Any]]:
     """Compact JSON form for the table."""
-    return [[h.sku, h.location_id, h.quantity, h.status, h.then] for h in holds.values()]
+    return [
+        [h.sku, h.location_id, h.quantity, h.status, h.then, h.then_cause] for h in holds.values()
+    ]
 
 
 def holds_from_list(rows: Iterable[list[Any]]) -> dict[str, Hold]:

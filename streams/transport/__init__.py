@@ -7,7 +7,15 @@ web server. See :mod:`streams.transport.driver` for why commits stay
 at-least-once and :mod:`streams.transport.ledger` for how offsets are tracked.
 """
 
-from streams.transport.api import Run, batch_topic, batches, register, rounds, settle
+from streams.transport.api import (
+    Run,
+    batch_topic,
+    batches,
+    register,
+    revoked,
+    rounds,
+    settle,
+)
 from streams.transport.batch import BatchMessage, RawRecord, RecordBatch, batch_of, iter_batch
 from streams.transport.driver import BATCH_SCHEME
 from streams.transport.exceptions import NotABatch, TransportError, WrongTransport
@@ -26,6 +34,7 @@ __all__ = [
     "batches",
     "iter_batch",
     "register",
+    "revoked",
     "rounds",
     "settle",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from faust.types import TP
 
 from streams.batching import RawRecord
@@ -19,12 +20,34 @@ from streams.processor import BatchProcessor, watermark_key
 from streams.transport.batch import BatchMessage, RecordBatch
 
 
+class Flow:
+    def __init__(self) -> None:
+        self.active = True
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+class App:
+    """What :func:`streams.transport.revoked` asks of the app: flow and generation."""
+
+    def __init__(self) -> None:
+        self.flow_control = Flow()
+        self.consumer_generation_id = 1
+
+
+APP = App()
+
+
 class Out:
-    def __init__(self, log: list[Any]) -> None:
+    def __init__(self, log: list[Any], during_flush: Callable[[], None] | None = None) -> None:
         self.log = log
+        self.during_flush = during_flush
 
     async def flush(self) -> None:
         self.log.append("flush")
+        if self.during_flush is not None:
+            self.during_flush()
 
 
 class Counter:
@@ -38,6 +61,7 @@ class Counter:
 @dataclass
 class Metrics:
     events: Counter = field(default_factory=Counter)
+    fenced: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -47,8 +71,9 @@ class Runtime:
 
 
 class Event:
-    def __init__(self, message: BatchMessage) -> None:
+    def __init__(self, message: BatchMessage, app: App = APP) -> None:
         self.message = message
+        self.app = app
 
 
 class Recorder(BatchProcessor):
@@ -69,10 +94,12 @@ class Recorder(BatchProcessor):
         return store
 
 
-def run(topic: str, partition: int, offsets: range, generation: int = 1) -> tuple[Event, Any]:
+def run(
+    topic: str, partition: int, offsets: range, generation: int = 1, app: App = APP
+) -> tuple[Event, Any]:
     records = [RawRecord(topic, partition, o, b"k", b"v", 0) for o in offsets]
     message = BatchMessage(RecordBatch(TP(topic, partition), records), generation)
-    return Event(message), records
+    return Event(message, app), records
 
 
 def done(event: Event) -> bool:
@@ -117,3 +144,27 @@ def test_a_run_below_the_watermark_is_skipped_but_settled() -> None:
     asyncio.run(processor.apply_round([replayed]))  # type: ignore[list-item]
     assert processor.log == ["flush"]
     assert done(replayed[0])
+
+
+def revoke_during_flush(app: App, how: str) -> Callable[[], None]:
+    def revoke() -> None:
+        if how == "suspended":
+            app.flow_control.active = False  # Faust's revoke has begun
+        else:
+            app.consumer_generation_id += 1  # the rebalance is over: a new generation
+
+    return revoke
+
+
+@pytest.mark.parametrize("how", ["suspended", "new generation"])
+def test_a_run_whose_partition_was_revoked_during_the_flush_is_neither_written_nor_settled(
+    how: str,
+) -> None:
+    app = App()
+    processor = Recorder()
+    processor.runtime = Runtime(Out(processor.log, revoke_during_flush(app, how)))  # type: ignore[assignment]
+    moved = run("t1", 0, range(0, 3), app=app)
+    asyncio.run(processor.apply_round([moved]))  # type: ignore[list-item]
+    assert processor.log == [("apply", "t1", 0), "flush"]
+    assert watermark_key("t1") not in processor.table
+    assert not done(moved[0])

@@ -139,3 +139,40 @@ def test_stock_answers_are_valid_records_with_ids_derived_from_the_movement() ->
     assert_record(rejected, name)
     assert (rejected["available"], rejected["reason"]) == (1, "insufficient_stock")
     assert refused_marker("x") != "x"
+
+
+def ids(planned: saga.Planned) -> list[tuple[str, str]]:
+    return [(m.kind, m.event_id) for m in planned.movements]
+
+
+def test_a_pick_up_has_the_same_ids_whether_it_came_before_or_after_the_confirmation() -> None:
+    """Order events and stock replies are on different partitions: after a crash or a
+    rebalance they can be applied again in the other order, and stock must see the same
+    movement ids both times, or it counts the pick-up twice."""
+    reserved = saga.plan({}, [cmd(CommandKind.RESERVE)], "placed", 1000).holds
+    # The pick-up first (parked while pending), then the confirmation releases it.
+    parked = saga.plan(reserved, [cmd(CommandKind.PICK_UP)], "picked-up", 2000)
+    assert parked.movements == ()
+    late = saga.confirmed(parked.holds, ORDER, answer(), False, "reply", 3000)
+    # The confirmation first, then the pick-up is sent at once.
+    held = saga.confirmed(reserved, ORDER, answer(), False, "reply", 3000)
+    early = saga.plan(held.holds, [cmd(CommandKind.PICK_UP)], "picked-up", 2000)
+    assert ids(late) == ids(early)
+    assert [kind for kind, _ in ids(early)] == ["released", "sold"]
+
+
+def test_a_release_parked_by_a_rejection_keeps_the_rejection_as_its_cause() -> None:
+    reserved = saga.plan({}, [cmd(CommandKind.RESERVE)], "placed", 1000).holds
+    parked = saga.release_all(reserved, ORDER, "rejected", 2000)
+    late = saga.confirmed(parked.holds, ORDER, answer(), True, "reply", 3000)
+    held = saga.confirmed(reserved, ORDER, answer(), False, "reply", 3000)
+    early = saga.release_all(held.holds, ORDER, "rejected", 2000)
+    assert ids(late) == ids(early)
+
+
+def test_a_parked_action_survives_the_table() -> None:
+    reserved = saga.plan({}, [cmd(CommandKind.RESERVE)], "placed", 1000).holds
+    parked = saga.plan(reserved, [cmd(CommandKind.PICK_UP)], "picked-up", 2000).holds
+    assert saga.holds_from_list(json_trip({"h": saga.holds_to_list(parked)})["h"]) == parked
+    old_row = ["SKU-1", "STORE-1", 2, saga.PENDING, saga.PICK_UP]  # stored before then_cause
+    assert saga.holds_from_list([old_row])["SKU-1@STORE-1"].then_cause is None
