@@ -56,6 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fault-events", type=int, default=100_000, help="events of the crash row")
     group.addoption("--fault-kills", type=int, default=5, help="worker kills in the crash row")
     group.addoption("--fault-stall", type=float, default=20.0, help="seconds of SIGSTOP")
+    group.addoption(
+        "--fault-report",
+        default="faults-report",
+        help="file name (no suffix) of the report under bench-results/",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -151,7 +156,7 @@ def pytest_terminal_summary(
     rows = config.stash.get(REPORT, [])
     if not rows:
         return
-    path = write(rows, REPORT_DIR)
+    path = write(rows, REPORT_DIR, config.getoption("fault_report", default="faults-report"))
     terminalreporter.section("fault report")
     terminalreporter.write_line(table(rows))
     terminalreporter.write_line(f"\nwritten to {path.relative_to(PROJECT_ROOT)}")

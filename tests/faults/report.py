@@ -73,12 +73,12 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write(rows: list[Row], directory: Path) -> Path:
-    """``faults-report.txt`` (the table) and ``faults-report.json`` under ``directory``."""
+def write(rows: list[Row], directory: Path, stem: str = "faults-report") -> Path:
+    """``<stem>.txt`` (the table) and ``<stem>.json`` under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    text = directory / "faults-report.txt"
+    text = directory / f"{stem}.txt"
     text.write_text(f"fault suite report, {stamp}\n\n{table(rows)}\n")
     data = {"at": stamp, "rows": [asdict(row) for row in rows]}
-    (directory / "faults-report.json").write_text(json.dumps(data, indent=2) + "\n")
+    (directory / f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
     return text
