@@ -8,8 +8,8 @@ scheduled send time, which is no later than the collector accepting it:
 * (a) to the cart view record that shows its unique SKU, read by a consumer
   that follows ``omni.view.carts`` (latency taken when the record arrives);
 * (b) to ``GET /v1/carts/{identifier}`` first showing that SKU, for a sample
-  of the messages. A probe polls every ``POLL_S`` at first, then every tenth
-  of the time it has waited (at most ``POLL_MAX_S``): the resolution stays
+  of the messages (``QUERY_SAMPLES_PER_S``). A probe polls every ``POLL_S`` at
+  first, then every tenth of the time it has waited (at most ``POLL_MAX_S``): the resolution stays
   within 10% of the latency, and the probes' load stays a small, bounded
   part of the traffic. (Polling every 5 ms whatever the wait made the
   probes themselves the load once the views lagged: twenty new probes a
@@ -43,7 +43,7 @@ from tests.bench.segment import Message, Messages
 TICK_S = 0.01
 POLL_S = 0.005
 POLL_MAX_S = 0.1
-QUERY_SAMPLES_PER_S = 20
+QUERY_SAMPLES_PER_S = 5  # each probe polls the worker's API until it sees its SKU
 DRAIN_S = 20.0
 
 
