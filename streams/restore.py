@@ -245,7 +245,9 @@ def _watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float = 30.0)
     """(low, high) of a partition, retried while its leader is not yet known.
 
     A changelog created a moment ago (``declare_changelogs``) can answer
-    NOT_LEADER_FOR_PARTITION until the consumer's metadata catches up.
+    NOT_LEADER_FOR_PARTITION until the consumer's metadata catches up, or
+    librdkafka's own "unknown partition" while its metadata does not list the
+    partition yet (a three-broker cluster under load, row 3 of the fault suite).
     """
     deadline = time.monotonic() + timeout_s
     while True:
@@ -264,6 +266,8 @@ TRANSIENT = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._UNKNOWN_PARTITION,
+    KafkaError._UNKNOWN_TOPIC,
     KafkaError._TIMED_OUT,
     KafkaError._TRANSPORT,
 }
