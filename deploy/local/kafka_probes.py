@@ -9,6 +9,7 @@ lists all of them and the group coordinator answers.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import TimeoutError as FuturesTimeout
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -47,6 +48,8 @@ def groups_ready(bootstrap: str) -> bool:
     future = admin.describe_consumer_groups([PROBE_GROUP])[PROBE_GROUP]
     try:
         future.result(timeout=2)
-    except KafkaException:
+    except (KafkaException, FuturesTimeout):
+        # Not yet: a busy cluster can take longer than one probe to answer. The caller
+        # asks again until its own deadline; a timeout here must not end the wait.
         return False
     return True
