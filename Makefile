@@ -41,7 +41,7 @@ status: $(STAMP)
 # Everything. Most of the fault suite (tests/faults, ~9 min alone) runs beside the rest, against
 # a broker and registry of its own (FAULT_LOCAL: its own state folder and ports; the jars, fetched
 # once by `omni fetch`, shared): both halves spend much of their time waiting (group joins,
-# session timeouts, a 20 s SIGSTOP), so together they take about 13 minutes instead of 19.
+# session timeouts, a 20 s SIGSTOP), so together they take about 14 minutes instead of 19.
 # Row 2b runs after the rest instead: its schedule needs workers that join in seconds.
 # The fault lane's output follows the rest's; the slowest tests are listed.
 FAULT_HOME  := $(CURDIR)/.omni/faults
