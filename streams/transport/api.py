@@ -29,7 +29,7 @@ from typing import Any
 from faust.transport.drivers import TRANSPORTS
 from faust.types import AppT, EventT, StreamT, TopicT
 
-from streams.transport.batch import BatchMessage, BatchSchema, RecordBatch
+from streams.transport.batch import BatchMessage, BatchSchema, RecordBatch, in_flow
 from streams.transport.driver import BATCH_SCHEME, Transport
 from streams.transport.exceptions import NotABatch, WrongTransport
 from streams.transport.flow import keep_runs_on_resume
@@ -131,12 +131,7 @@ def revoked(event: EventT[Any]) -> bool:
     whoever owns the partition now applies it again, idempotently.
     """
     message = event.message
-    if not isinstance(message, BatchMessage):
-        return False
-    app = event.app
-    return not (
-        app.flow_control.is_active() and message.generation_id == app.consumer_generation_id
-    )
+    return isinstance(message, BatchMessage) and not in_flow(event.app, message)
 
 
 def settle(event: EventT[Any]) -> None:
@@ -165,8 +160,4 @@ def _ready(queue: Any, app: AppT) -> bool:
         return False
     head = queue._queue[0]  # asyncio.Queue's deque: peek without taking
     message = getattr(head, "message", None)
-    return (
-        isinstance(message, BatchMessage)
-        and message.generation_id == app.consumer_generation_id
-        and bool(app.flow_control.is_active())
-    )
+    return isinstance(message, BatchMessage) and in_flow(app, message)

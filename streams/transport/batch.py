@@ -141,3 +141,15 @@ def batch_of(event: EventT[Any] | RecordBatch) -> RecordBatch:
 def iter_batch(event: EventT[Any] | RecordBatch) -> Iterator[RawRecord]:
     """The raw records of a batch event, oldest first."""
     return iter(batch_of(event).records)
+
+
+def in_flow(app: AppT, message: Any) -> bool:
+    """Whether ``message`` belongs to the current generation while the flow runs.
+
+    The one test behind three decisions: Faust's iterator delivers such a
+    message (anything else it skips), its ack means it was processed, and a
+    run applied from it may still write its partition's state.
+    """
+    return bool(app.flow_control.is_active()) and (
+        message.generation_id == app.consumer_generation_id
+    )

@@ -44,7 +44,7 @@ from faust.types import TP, ConsumerT, TransportT
 from faust.types.transports import ConsumerCallback
 from faust.types.tuples import ConsumerMessage, Message
 
-from streams.transport.batch import BatchMessage, RawRecord, RecordBatch
+from streams.transport.batch import BatchMessage, RawRecord, RecordBatch, in_flow
 from streams.transport.ledger import Ledger
 
 BATCH_SCHEME = "omnibatch"
@@ -118,9 +118,7 @@ class Consumer(faust_aiokafka.Consumer):
         return bool(super().ack(message))
 
     def _flowing(self, message: Message) -> bool:
-        app = self.app
-        active = bool(app.flow_control.is_active())
-        return active and message.generation_id == app.consumer_generation_id
+        return in_flow(self.app, message)
 
     def _new_offset(self, tp: TP) -> int | None:
         if tp.topic not in self.batch_topics:
