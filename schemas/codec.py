@@ -135,6 +135,10 @@ class FastDecoder:
         reader = None
         if self._schema_set is not None and record in self._schema_set.records():
             reader = self._schema_set.parsed(record)
+            # fastavro compares the two schemas, deeply, on every call (17 µs of a
+            # 34 µs decode here) to skip resolution when they are equal: compare once.
+            if reader == writer:
+                reader = None
         return record, writer, reader
 
 

@@ -19,7 +19,7 @@ from schemas.avro import SchemaSet, load_schema_set
 from schemas.codec import FastDecoder, FastEncoder
 from schemas.registry import make_client
 from schemas.settings import Settings
-from streams import transport
+from streams import heap, transport
 from streams.dlq import DeadLetters
 from streams.metrics import Metrics
 from streams.output import Output
@@ -130,6 +130,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
         out=out,
     )
     metrics.install(app)
+    heap.install(app, metrics)
     for name in domains or registry.DOMAINS:
         registry.install(name, app, runtime)
     share_memory(app, settings.streams)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SAMPLE_INTERVAL_S = 5.0
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+GC_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
 
 class CachedLabels:
@@ -92,6 +93,13 @@ class Metrics:
             "Runs left unwritten because their partition was revoked while they were applied "
             "(the new owner applies them again).",
             ["processor"],
+            registry=self.registry,
+        )
+        self.gc_pauses = Histogram(
+            "omni_gc_pause_seconds",
+            "Garbage-collector passes, by generation: each stops the worker's event loop.",
+            ["generation"],
+            buckets=GC_BUCKETS,
             registry=self.registry,
         )
         self.views = Counter(

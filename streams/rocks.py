@@ -22,6 +22,7 @@ from typing import Any
 import faust
 import rocksdict
 from faust.stores.rocksdb import RocksDBOptions, Store
+from faust.types.tables import TableT
 
 from schemas.settings import StreamsSettings
 
@@ -74,3 +75,24 @@ def share_memory(app: faust.App, streams: StreamsSettings) -> int:
             )
             shared += 1
     return shared
+
+
+def read(table: TableT[Any, Any], key: Any) -> Any:
+    """``table.get(key)``, asking only the key's own partition's database.
+
+    Outside an agent (the query API) Faust's RocksDB store does not know a
+    key's partition, so ``table.get`` asks every partition's database, twice
+    (``in``, then the get): 24 lookups for one key of a 12-partition table,
+    a sixth of the query API's CPU in the B5 profile. A key lives in the
+    partition its source records were keyed to, which is the partition the
+    router sends its requests to, so one lookup there is the answer.
+    """
+    store = table.data
+    if not isinstance(store, Store):
+        return table.get(key)
+    stored = store._encode_key(key)
+    topic = table.changelog_topic.get_topic_name()
+    partition = table.app.producer.key_partition(topic, stored).partition
+    db = store._dbs.get(partition)
+    value = None if db is None else db.get(stored)
+    return None if value is None else store._decode_value(value)

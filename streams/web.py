@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -27,9 +27,23 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 Local = Callable[[], Awaitable[Any]]
-# A local read by key: (HTTP status, JSON body). Registered by the profile views so
-# the identity views answer without an HTTP hop when this worker owns the key.
-Reader = Callable[[str], tuple[int, bytes]]
+
+
+class Answer(NamedTuple):
+    """A local read's HTTP status and JSON body, and the profile it redirects to, if merged.
+
+    ``merged_into`` is said beside the body so the identity views follow a
+    merge without parsing the JSON they relay.
+    """
+
+    status: int
+    body: bytes
+    merged_into: str | None = None
+
+
+# A local read by key. Registered by the profile views so the identity views
+# answer without an HTTP hop when this worker owns the key.
+Reader = Callable[[str], Answer]
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}")
 
@@ -62,9 +76,8 @@ def error(web: Any, status: int, message: str) -> Any:
     return web.bytes(error_bytes(status, message), content_type=JSON, status=status)
 
 
-def reader_response(web: Any, answer: tuple[int, bytes]) -> Any:
-    status, body = answer
-    return web.bytes(body, content_type=JSON, status=status)
+def reader_response(web: Any, answer: Answer) -> Any:
+    return web.bytes(answer.body, content_type=JSON, status=answer.status)
 
 
 def bad_id(web: Any, name: str, value: str) -> Any:
@@ -96,7 +109,7 @@ async def routed(
     dest = await owner(app, table_name, key)
     if dest is None:
         return error(web, 503, "partitions are being assigned; retry shortly")
-    here = URL(str(app.conf.canonical_url))
+    here: URL = app.conf.canonical_url
     if (dest.host, dest.port) == (here.host, here.port):
         return await local()
     async with app.http_client.get(str(dest.with_path(path))) as answer:

@@ -12,8 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from streams import rocks
 from streams.carts import model
-from streams.web import Reader, bad_id, error_bytes, json_bytes, reader_response, routed, valid_id
+from streams.web import (
+    Answer,
+    Reader,
+    bad_id,
+    error_bytes,
+    json_bytes,
+    reader_response,
+    routed,
+    valid_id,
+)
 
 if TYPE_CHECKING:
     import faust
@@ -27,14 +37,15 @@ def install(
 ) -> None:
     """``cart_of`` reads the cart out of one value of ``table`` (the profile's state)."""
 
-    def read(canonical: str) -> tuple[int, bytes]:
-        data = table.get(canonical.encode())
+    def read(canonical: str) -> Answer:
+        data = rocks.read(table, canonical.encode())
         cart = None if data is None else cart_of(data)
         if cart is None:
-            return 404, error_bytes(404, f"no cart for canonical id {canonical!r}")
+            return Answer(404, error_bytes(404, f"no cart for canonical id {canonical!r}"))
         if cart.merged_into is not None:
-            return 200, json_bytes({"cart_key": canonical, "merged_into": cart.merged_into})
-        return 200, json_bytes(model.to_view(cart))
+            body = json_bytes({"cart_key": canonical, "merged_into": cart.merged_into})
+            return Answer(200, body, cart.merged_into)
+        return Answer(200, json_bytes(model.to_view(cart)))
 
     readers["cart"] = read
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streams import rocks
 from streams.cases import model, tables
 from streams.web import bad_id, error, json_response, routed, valid_id
 
@@ -25,7 +26,7 @@ def install(app: faust.App, processor: CasesProcessor) -> None:
             return bad_id(web, "case_id", case_id)
 
         async def local() -> Any:
-            data = table.get(case_id.encode())
+            data = rocks.read(table, case_id.encode())
             case = tables.decode(data).case if data is not None else None
             if case is None:
                 return error(web, 404, f"no case known with id {case_id!r}")

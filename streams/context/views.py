@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streams import rocks
 from streams.carts import views as cart_views
 from streams.context import model, tables
-from streams.web import bad_id, error_bytes, json_bytes, reader_response, routed, valid_id
+from streams.web import Answer, bad_id, error_bytes, json_bytes, reader_response, routed, valid_id
 
 if TYPE_CHECKING:
     import faust
@@ -25,11 +26,14 @@ if TYPE_CHECKING:
 def install(app: faust.App, processor: ProfileProcessor) -> None:
     table = processor.table
 
-    def read(canonical: str) -> tuple[int, bytes]:
-        data = table.get(canonical.encode())
+    def read(canonical: str) -> Answer:
+        data = rocks.read(table, canonical.encode())
         if data is None:
-            return 404, error_bytes(404, f"no customer context for canonical id {canonical!r}")
-        return 200, json_bytes(model.to_view(tables.decode(data).ctx))
+            return Answer(
+                404, error_bytes(404, f"no customer context for canonical id {canonical!r}")
+            )
+        ctx = tables.decode(data).ctx
+        return Answer(200, json_bytes(model.to_view(ctx)), ctx.merged_into)
 
     processor.runtime.readers["context"] = read
 

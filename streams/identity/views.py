@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from yarl import URL
 
+from streams import rocks
 from streams.context.tables import TABLE_NAME as PROFILES_TABLE
 from streams.identity import tables
 from streams.web import JSON, bad_id, error, json_response, owner, routed, valid_id
@@ -34,10 +35,10 @@ def install(app: faust.App, resolver: Resolver) -> None:
     table = resolver.table
 
     def canonical_of(identifier: str) -> str | None:
-        data = table.get(identifier.encode())
+        data = rocks.read(table, identifier.encode())
         return tables.decode(data).canonical if data is not None else None
 
-    here = URL(str(app.conf.canonical_url))
+    here: URL = app.conf.canonical_url
 
     async def relay(web: Any, canonical: str, what: str) -> Any:
         """Fetch from the canonical id's owner, following merge redirects."""
@@ -47,14 +48,14 @@ def install(app: faust.App, resolver: Resolver) -> None:
                 return error(web, 503, "partitions are being assigned; retry shortly")
             read = resolver.runtime.readers.get(what)
             if read is not None and (dest.host, dest.port) == (here.host, here.port):
-                status, body = read(canonical)  # this worker owns it: no HTTP hop
+                status, body, into = read(canonical)  # this worker owns it: no HTTP hop
             else:
                 url = str(dest.with_path(f"/v1/profiles/{canonical}/{what}"))
                 async with app.http_client.get(url) as answer:
                     status, body = answer.status, await answer.read()
+                into = orjson.loads(body).get("merged_into") if status == 200 else None
             if status != 200:
                 return web.bytes(body, content_type=JSON, status=status)
-            into = orjson.loads(body).get("merged_into")
             if not into:
                 return web.bytes(body, content_type=JSON, status=200)
             canonical = into
@@ -85,7 +86,7 @@ def install(app: faust.App, resolver: Resolver) -> None:
             return bad_id(web, "identifier", identifier)
 
         async def local() -> Any:
-            data = table.get(identifier.encode())
+            data = rocks.read(table, identifier.encode())
             if data is None:
                 return error(web, 404, f"no customer known for identifier {identifier!r}")
             entry = tables.decode(data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from streams import rocks
 from streams.stock import model, tables
 from streams.web import bad_id, error, json_response, routed, valid_id
 
@@ -21,7 +22,7 @@ def install(app: faust.App, processor: StockProcessor) -> None:
     table = processor.table
 
     def lookup(sku: str) -> tables.SkuState | None:
-        data = table.get(sku.encode())
+        data = rocks.read(table, sku.encode())
         return tables.decode(data) if data is not None else None
 
     @app.page("/v1/stock/{sku}")

@@ -10,13 +10,12 @@ local read), half and half.
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 from dataclasses import dataclass, field
 
-import aiohttp
+from yarl import URL
 
+from tests.bench import http_load
 from tests.bench.recovery import Recovered
 from tests.bench.workload import customer_id, location, sku
 
@@ -86,45 +85,19 @@ def paths(recovered: Recovered, count: int, seed: int = 11) -> list[tuple[str, s
     return out
 
 
-async def _run(base: str, rate: float, seconds: float, plan: list[tuple[str, str]]) -> LoadResult:
-    result = LoadResult(rate, seconds)
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
-    timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
-
-        async def warm(path: str) -> None:
-            async with session.get(path) as answer:
-                await answer.read()
-
-        # Open the connections and warm the worker's routes before the clock starts.
-        await asyncio.gather(*(warm(path) for _, path in plan[:CONNECTIONS]))
-
-        async def one(label: str, path: str, due: float) -> None:
-            try:
-                async with session.get(path) as answer:
-                    await answer.read()
-                    ok = answer.status == 200
-            except (aiohttp.ClientError, TimeoutError):
-                ok = False
-            if not ok:
-                result.errors += 1
-                return
-            result.latencies_ms.setdefault(label, []).append(1000 * (time.perf_counter() - due))
-
-        tasks = []
-        start = time.perf_counter() + 0.05
-        for n, (label, path) in enumerate(plan):
-            due = start + n / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(label, path, due)))
-        await asyncio.gather(*tasks)
-        result.finished = time.perf_counter() - start
-    return result
-
-
 def load(recovered: Recovered, rate: float, seconds: float) -> LoadResult:
     """``rate`` requests/s for ``seconds`` against the recovered worker."""
     plan = paths(recovered, int(rate * seconds))
-    return asyncio.run(_run(recovered.url, rate, seconds, plan))
+    result = LoadResult(rate, seconds)
+
+    def answer(label: str, status: int, ms: float) -> None:
+        if status != 200:
+            result.errors += 1
+        else:
+            result.latencies_ms.setdefault(label, []).append(ms)
+
+    url = URL(recovered.url)
+    assert url.host is not None
+    assert url.port is not None
+    result.finished = http_load.run(url.host, url.port, plan, rate, answer, CONNECTIONS)
+    return result

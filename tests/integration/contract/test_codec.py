@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 
+import fastavro
 import pytest
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -112,3 +114,26 @@ def test_unregistered_subject_is_a_clear_error(contract_env: ContractEnv) -> Non
         encoder.encode(
             "nobody-registered-this", "omni.cart.CartCleared", sample("omni.cart.CartCleared")
         )
+
+
+def test_an_older_writer_is_resolved_onto_our_schema(contract_env: ContractEnv) -> None:
+    """A writer without a field we added since is read with that field's default.
+
+    The decoder skips fastavro's schema resolution when the writer is our own
+    schema; this checks that a different writer still goes through it.
+    """
+    from confluent_kafka.schema_registry import Schema
+
+    record = "omni.cart.CartItemAdded"
+    older = contract_env.schema_set.expanded(record)
+    older["fields"] = [f for f in older["fields"] if f["name"] != "currency"]
+    subject = f"{contract_env.prefix}older-writer-{record}"
+    schema_id = contract_env.client.register_schema(subject, Schema(json.dumps(older), "AVRO"))
+    value = {k: v for k, v in sample(record, 3).items() if k != "currency"}
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, fastavro.parse_schema(older), value)
+    data = struct.pack(">bI", 0, schema_id) + body.getvalue()
+
+    decoded = FastDecoder(contract_env.client, contract_env.schema_set).decode(data)
+    assert decoded.value["currency"] == "EUR"
+    assert decoded.value["sku"] == value["sku"]
