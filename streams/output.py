@@ -7,7 +7,8 @@ Faust's bookkeeping: they are not table changelogs and their offsets are not
 tracked. So they go through one confluent-kafka producer per worker
 (librdkafka batches in C), with the same partitioner as Faust's
 (``murmur2_random``, see :meth:`schemas.settings.KafkaSettings.as_producer_dict`),
-``acks=all`` and idempotence. Faust's own producer keeps the changelogs.
+``acks=all`` and idempotence. Table changelogs go through a second one
+(:mod:`streams.changelog`), flushed before each commit rather than each round.
 
 :meth:`Output.flush` is the outbox barrier of :mod:`streams.processor`: it
 returns once everything sent so far is acknowledged, and raises
@@ -32,9 +33,9 @@ POLL_WAIT_S = 0.05
 class Output:
     """One librdkafka producer for a worker's emissions; safe to share by its agents."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: str = "emit") -> None:
         conf = settings.kafka.as_producer_dict(linger_ms=settings.streams.producer_linger_ms)
-        conf["client.id"] = f"{settings.streams.worker_name}-emit"
+        conf["client.id"] = f"{settings.streams.worker_name}-{role}"
         self._producer = Producer(conf)
         self._failed: list[str] = []
 

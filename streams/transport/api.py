@@ -23,7 +23,7 @@ records of a batch share produce requests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
@@ -58,13 +58,7 @@ def batch_topic(app: AppT, *names: str, **options: Any) -> TopicT:
     must be the batch schema.
     """
     register()
-    transport = app.transport
-    if not isinstance(transport, Transport):
-        raise WrongTransport(
-            f"batch topics {names!r} need the app's broker to be {BATCH_SCHEME}://, "
-            f"got {type(transport).__module__}.{type(transport).__qualname__}"
-        )
-    transport.batch_topics.update(names)
+    _transport(app, f"batch topics {names!r}").batch_topics.update(names)
     keep_runs_on_resume(app)
     return app.topic(*names, schema=BatchSchema(), **options)
 
@@ -114,6 +108,25 @@ async def rounds(stream: StreamT[Any], max_runs: int) -> AsyncIterator[Sequence[
         except StopAsyncIteration:
             return
         yield round_
+
+
+def before_commit(app: AppT) -> list[Callable[[], Awaitable[None]]]:
+    """The flushes the driver awaits before it commits source offsets; append your own.
+
+    A producer of the app's own (not Faust's) whose records must be durable
+    before the offsets they cover are committed registers its flush here.
+    """
+    return _transport(app, "before_commit hooks").before_commit
+
+
+def _transport(app: AppT, what: str) -> Transport:
+    transport = app.transport
+    if not isinstance(transport, Transport):
+        raise WrongTransport(
+            f"{what} need the app's broker to be {BATCH_SCHEME}://, "
+            f"got {type(transport).__module__}.{type(transport).__qualname__}"
+        )
+    return transport
 
 
 def revoked(event: EventT[Any]) -> bool:

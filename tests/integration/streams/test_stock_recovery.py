@@ -11,11 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+import rocksdict
+from confluent_kafka import TopicPartition
+from faust.stores.rocksdb import Store
 
 from schemas.catalogue import STOCK_MOVEMENTS
 from schemas.codec import FastEncoder
 from streams import cleanstop
 from streams.stock import model
+from streams.stock import tables as stock_tables
 from tests.integration.streams.test_stock import RECORD, movement, reference
 from tests.integration.streams.workers import WorkerProcess, worker_env
 from tests.integration.support import ContractEnv
@@ -70,11 +74,44 @@ def marks(data: Path) -> list[Path]:
     return list(data.glob(f"*/{cleanstop.MARK}"))
 
 
+def persisted_offsets(data: Path, table: str) -> dict[int, int]:
+    """Each partition's last changelog offset its store says is applied (Faust's offset key)."""
+    offsets = {}
+    for path in data.glob(f"**/{table}-*.db"):
+        db = rocksdict.Rdict(
+            str(path),
+            options=rocksdict.Options(raw_mode=True),
+            access_type=rocksdict.AccessType.read_only(),
+        )
+        try:
+            value = db.get(Store.offset_key)
+        finally:
+            db.close()
+        if value is not None:
+            offsets[int(path.name.removesuffix(".db").rsplit("-", 1)[1])] = int(value)
+    return offsets
+
+
+def changelog_ends(contract_env: ContractEnv, topic: str) -> dict[int, int]:
+    """The last offset of each non-empty partition of ``topic``."""
+    consumer = contract_env.consumer(topic)
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            for p in partitions
+        }
+    finally:
+        consumer.close()
+    return {p: high - 1 for p, (low, high) in ends.items() if high > low}
+
+
 def test_kill_9_then_restart_then_lost_state(contract_env: ContractEnv, tmp_path: Path) -> None:
     skus = [f"SKU-{uuid.uuid4().hex[:6]}" for _ in range(20)]
     events = workload(7, skus, 3000)
     sent = events + random.Random(8).sample(events, 300)  # producer retries
-    env = worker_env(contract_env.settings, f"omni-test-{uuid.uuid4().hex[:8]}", tmp_path / "data")
+    app_id = f"omni-test-{uuid.uuid4().hex[:8]}"
+    env = worker_env(contract_env.settings, app_id, tmp_path / "data")
     worker = WorkerProcess(env, "w1", tmp_path / "w1.log")
     worker.start()
     topic = STOCK_MOVEMENTS.physical(contract_env.prefix)
@@ -99,6 +136,12 @@ def test_kill_9_then_restart_then_lost_state(contract_env: ContractEnv, tmp_path
 
         worker.stop()
         assert marks(tmp_path / "data") == [], "a clean stop clears the running mark"
+        # The changelog producer's acknowledged offsets reached the stores before the
+        # stop: a restart's recovery reads on from there, not from the beginning.
+        changelog = f"{app_id}-{stock_tables.TABLE_NAME}-changelog"
+        ends = changelog_ends(contract_env, changelog)
+        assert ends, "nothing was written to the changelog"
+        assert persisted_offsets(tmp_path / "data", stock_tables.TABLE_NAME) == ends
         shutil.rmtree(tmp_path / "data")  # the worker's RocksDB is gone
         started = time.monotonic()
         worker.start()
