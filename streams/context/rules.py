@@ -94,10 +94,24 @@ def _interaction(ctx: Context, name: str, event: Mapping[str, Any], m: Meta) -> 
     return _bump(
         ctx,
         m.at,
-        interactions=_newest(ctx.interactions, (item,)),
+        interactions=_with_newest(ctx.interactions, item),
         last_channel=last,
         considered=ctx.considered or name in CONSIDERATION,
     )
+
+
+def _with_newest(held: tuple[Interaction, ...], item: Interaction) -> tuple[Interaction, ...]:
+    """``_newest(held, (item,))``, without the sort when ``item`` is newer than all it holds.
+
+    Events mostly arrive in time order, and ``held`` is already ranked (it
+    only ever comes from :func:`_newest` or from here), so the new item
+    usually just goes in front.
+    """
+    head = held[0] if held else None
+    newest = head is None or (item.at, item.event_id) > (head.at, head.event_id)
+    if newest and all(i.event_id != item.event_id for i in held):
+        return (item, *held[: MAX_INTERACTIONS - 1])
+    return _newest(held, (item,))
 
 
 def _newest(*groups: Iterable[Interaction]) -> tuple[Interaction, ...]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
+
+import pytest
 
 from streams.common.idempotency import Seen, admit
 from streams.common.outcome import Applied, Redirected, Rejected
@@ -337,3 +340,19 @@ def test_split_gives_the_loser_back_what_it_brought_and_keeps_the_rest() -> None
     assert [i.channel for i in back.interactions] == ["app"]
     assert order_count(back) == 1
     assert back.consents["sms/marketing"].value is True
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_adding_one_interaction_ranks_as_the_full_merge_does(seed: int) -> None:
+    """The in-order fast path gives what ranking everything again gives, in any arrival order."""
+    from streams.context.model import Interaction
+    from streams.context.rules import _newest, _with_newest
+
+    rng = random.Random(seed)
+    ids = [f"e{n}" for n in range(40)]
+    held: tuple[Interaction, ...] = ()
+    for _ in range(60):
+        at = rng.choice([rng.randint(0, 100), 100 + len(held) * 10])  # late ones and in-order ones
+        item = Interaction("web", "PageViewed", at, "s", rng.choice(ids))
+        assert _with_newest(held, item) == _newest(held, (item,))
+        held = _newest(held, (item,))
