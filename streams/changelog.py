@@ -28,6 +28,7 @@ What Faust's path did besides sending, and where it is done now:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,8 @@ from streams.processor import crash
 
 if TYPE_CHECKING:
     from faust.types.stores import StoreT
+
+logger = logging.getLogger(__name__)
 
 
 class Changelogs(Output):
@@ -133,6 +136,22 @@ def attach(app: faust.App, log: Changelogs) -> int:
             log.track(table.changelog_topic.get_topic_name(), table.data)
             attached += 1
     return attached
+
+
+def drained(app: faust.App, timeout_s: float = 10.0) -> bool:
+    """After the worker stopped: whether every changelog record it queued is acknowledged.
+
+    Faust's last commit flushed what its runs wrote before it; this catches
+    anything written after. A record still queued means the local store holds
+    a write its changelog may not: the stop is then not a clean one
+    (:mod:`streams.cleanstop` keeps the running mark and the next start
+    restores from the changelogs).
+    """
+    writers = {id(t.writer): t.writer for t in app.tables.values() if isinstance(t, LogTable)}
+    left = sum(w.close(timeout_s) for w in writers.values() if w is not None)
+    if left:
+        logger.error("%d changelog records unacknowledged at exit: local state not trusted", left)
+    return left == 0
 
 
 def durable(log: Changelogs) -> Callable[[], Awaitable[None]]:

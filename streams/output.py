@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -74,5 +73,6 @@ class Output:
             failed, self._failed = self._failed, []
             raise EmitFailed(f"{len(failed)} emitted records failed, e.g. {failed[0]}")
 
-    def close(self) -> Any:
-        return self._producer.flush(10)
+    def close(self, timeout_s: float = 10.0) -> int:
+        """Flush without an event loop (at exit); returns how many records are still queued."""
+        return int(self._producer.flush(timeout_s))
