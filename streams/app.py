@@ -140,9 +140,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     for name in domains or registry.DOMAINS:
         registry.install(name, app, runtime)
     share_memory(app, settings.streams)
-    changelog.attach(app, changelogs)
-    if runtime.batched:
-        transport.before_commit(app).append(changelog.durable(changelogs))
+    changelog.install(app, changelogs, runtime.batched)
     return app
 
 

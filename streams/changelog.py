@@ -24,6 +24,13 @@ What Faust's path did besides sending, and where it is done now:
   ``take`` mode flushes after each round. A record the broker refused ends
   the worker (:func:`streams.processor.crash`): committing past it would lose
   state, and a fresh process restores and redoes the uncommitted runs.
+* **Durable before a partition is given up.** Faust flushes its producer
+  when partitions are revoked, before the rebalance goes on. A record still
+  in flight then would reach the changelog after the new owner restored from
+  it, possibly after that owner's own records for the same key, and the next
+  restore would take the stale value last (row 2 of the fault suite found
+  lost changes that way). So the flush also runs on Faust's
+  ``on_partitions_revoked`` signal, which Faust awaits inside the revoke.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from schemas.settings import Settings
 from streams.exceptions import EmitFailed
 from streams.output import POLL_WAIT_S, Output
 from streams.processor import crash
+from streams.transport import before_commit
 
 if TYPE_CHECKING:
     from faust.types.stores import StoreT
@@ -152,6 +160,20 @@ def drained(app: faust.App, timeout_s: float = 10.0) -> bool:
     if left:
         logger.error("%d changelog records unacknowledged at exit: local state not trusted", left)
     return left == 0
+
+
+def install(app: faust.App, log: Changelogs, batched: bool) -> int:
+    """Route the app's tables through ``log`` and flush it where Faust flushes its producer."""
+    attached = attach(app, log)
+    flush = durable(log)
+    if batched:
+        before_commit(app).append(flush)
+
+    async def on_revoked(sender: Any, *args: Any, **kwargs: Any) -> None:
+        await flush()
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    return attached
 
 
 def durable(log: Changelogs) -> Callable[[], Awaitable[None]]:

@@ -59,6 +59,7 @@ class LatencyResult:
     missing: int = 0
     query_missing: int = 0
     refused: int = 0
+    probes: dict[str, float] = field(default_factory=dict)  # probe SKU -> its due time
 
     def percentiles(self, values: list[float], missing: int) -> dict[str, float]:
         """p50, p99, max; a missing answer counts as the wait it outlasted (a lower bound)."""
@@ -171,6 +172,7 @@ async def _offer(
             for message in batch:
                 if message.probe is not None:
                     watcher.pending[message.probe] = due
+                    result.probes[message.probe] = due
                     probes += 1
                     if probes % probes_every == 0:
                         queries.append(asyncio.create_task(_probe(api, message, due, drain_s)))

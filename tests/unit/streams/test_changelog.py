@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import faust
@@ -40,3 +41,20 @@ def test_drained_only_when_nothing_is_left_queued(left: int, clean: bool) -> Non
 
 def test_tables_without_a_writer_are_faust_s_and_drained() -> None:
     assert changelog.drained(app_with(None)) is True
+
+
+def test_a_revoke_flushes_the_changelogs_before_the_rebalance_goes_on() -> None:
+    """Faust awaits its on_partitions_revoked signal inside the revoke: the flush is in it."""
+
+    class Log:
+        def __init__(self) -> None:
+            self.flushed = 0
+
+        async def flush(self) -> None:
+            self.flushed += 1
+
+    log = Log()
+    app = app_with(None, tables=0)
+    changelog.install(app, log, batched=False)  # type: ignore[arg-type]
+    asyncio.run(app.on_partitions_revoked.send(set()))
+    assert log.flushed == 1
