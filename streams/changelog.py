@@ -155,8 +155,8 @@ def drained(app: faust.App, timeout_s: float = 10.0) -> bool:
     (:mod:`streams.cleanstop` keeps the running mark and the next start
     restores from the changelogs).
     """
-    writers = {id(t.writer): t.writer for t in app.tables.values() if isinstance(t, LogTable)}
-    left = sum(w.close(timeout_s) for w in writers.values() if w is not None)
+    writers = {t.writer for t in app.tables.values() if isinstance(t, LogTable)}
+    left = sum(w.close(timeout_s) for w in writers if w is not None)
     if left:
         logger.error("%d changelog records unacknowledged at exit: local state not trusted", left)
     return left == 0

@@ -102,6 +102,12 @@ async def owner(app: faust.App, table_name: str, key: str) -> URL | None:
         return None
 
 
+def is_here(app: faust.App, dest: URL) -> bool:
+    """Whether ``dest`` (a key owner's address) is this worker."""
+    here: URL = app.conf.canonical_url
+    return (dest.host, dest.port) == (here.host, here.port)
+
+
 async def routed(
     app: faust.App, web: Any, table_name: str, key: str, path: str, local: Local
 ) -> Any:
@@ -109,8 +115,7 @@ async def routed(
     dest = await owner(app, table_name, key)
     if dest is None:
         return error(web, 503, "partitions are being assigned; retry shortly")
-    here: URL = app.conf.canonical_url
-    if (dest.host, dest.port) == (here.host, here.port):
+    if is_here(app, dest):
         return await local()
     async with app.http_client.get(str(dest.with_path(path))) as answer:
         return web.bytes(await answer.read(), content_type=JSON, status=answer.status)

@@ -16,12 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from yarl import URL
 
 from streams import rocks
 from streams.context.tables import TABLE_NAME as PROFILES_TABLE
 from streams.identity import tables
-from streams.web import JSON, bad_id, error, json_response, owner, routed, valid_id
+from streams.web import JSON, bad_id, error, is_here, json_response, owner, routed, valid_id
 
 if TYPE_CHECKING:
     import faust
@@ -38,8 +37,6 @@ def install(app: faust.App, resolver: Resolver) -> None:
         data = rocks.read(table, identifier.encode())
         return tables.decode(data).canonical if data is not None else None
 
-    here: URL = app.conf.canonical_url
-
     async def relay(web: Any, canonical: str, what: str) -> Any:
         """Fetch from the canonical id's owner, following merge redirects."""
         for _ in range(MAX_REDIRECTS):
@@ -47,7 +44,7 @@ def install(app: faust.App, resolver: Resolver) -> None:
             if dest is None:
                 return error(web, 503, "partitions are being assigned; retry shortly")
             read = resolver.runtime.readers.get(what)
-            if read is not None and (dest.host, dest.port) == (here.host, here.port):
+            if read is not None and is_here(app, dest):
                 status, body, into = read(canonical)  # this worker owns it: no HTTP hop
             else:
                 url = str(dest.with_path(f"/v1/profiles/{canonical}/{what}"))

@@ -9,9 +9,9 @@ scheduled send time, which is no later than the collector accepting it:
   that follows ``omni.view.carts`` (latency taken when the record arrives);
 * (b) to ``GET /v1/carts/{identifier}`` first showing that SKU, for a sample
   of the messages (``QUERY_SAMPLES_PER_S``). A probe polls every ``POLL_S`` at
-  first, then every tenth of the time it has waited (at most ``POLL_MAX_S``): the resolution stays
-  within 10% of the latency, and the probes' load stays a small, bounded
-  part of the traffic. (Polling every 5 ms whatever the wait made the
+  first, then every tenth of the time it has waited (at most ``POLL_MAX_S``):
+  the resolution stays within 10% of the latency, and the probes' load stays
+  a small, bounded part of the traffic. (Polling every 5 ms whatever the wait made the
   probes themselves the load once the views lagged: twenty new probes a
   second, each asking 200 times a second, buried the worker's API and
   event loop, and the views lagged further.)

@@ -134,8 +134,8 @@ def b5(state: State) -> Row:
     from tests.bench.query import load
 
     recovered = state.recovered or _recover(state)
-    # The first seconds after a restore share the cores with RocksDB compacting what the
-    # restore wrote: measured apart, like a JMH warm-up, and reported beside the figures.
+    # The first seconds after a restore are the worker settling (its first full garbage
+    # collection and freeze, cold caches): measured apart, like a JMH warm-up, and reported.
     warm = load(recovered, rate=2000, seconds=WARM_UP_S)
     raw = state.env.workdir / "query.spy"
     spy = procs.start_profiler(recovered.proc.pid, raw) if state.profile else None
