@@ -144,10 +144,23 @@ class Consumer(faust_aiokafka.Consumer):
         every producer registered in the transport's ``before_commit``.
         """
         await self.app.producer.flush()
+        await self._flush_own()
+        return bool(await super()._commit_tps(tps, start_new_transaction))
+
+    async def _flush_own(self) -> None:
         transport = self.transport
         for flush in transport.before_commit if isinstance(transport, Transport) else ():
             await flush()
-        return bool(await super()._commit_tps(tps, start_new_transaction))
+
+    async def on_stop(self) -> None:
+        """Faust's last commit, then the app's own producers flushed before the group is left.
+
+        The last commit runs the hooks only when it has offsets to commit; a
+        run written behind an unsettled one leaves none, and its changelog
+        records must still land before another worker restores the partition.
+        """
+        await super().on_stop()
+        await self._flush_own()
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._ledger.forget(revoked)
