@@ -30,7 +30,8 @@ What Faust's path did besides sending, and where it is done now:
   it, possibly after that owner's own records for the same key, and the next
   restore would take the stale value last (row 2 of the fault suite found
   lost changes that way). So the flush also runs on Faust's
-  ``on_partitions_revoked`` signal, which Faust awaits inside the revoke.
+  ``on_partitions_revoked`` signal, which Faust awaits inside the revoke, and
+  when the batching driver's consumer stops, before the group is left.
 """
 
 from __future__ import annotations
