@@ -19,8 +19,7 @@ from schemas.avro import SchemaSet, load_schema_set
 from schemas.codec import FastDecoder, FastEncoder
 from schemas.registry import make_client
 from schemas.settings import Settings
-from streams import changelog, heap, transport
-from streams.changelog import Changelogs, LogTable
+from streams import heap, transport
 from streams.dlq import DeadLetters
 from streams.metrics import Metrics
 from streams.output import Output
@@ -40,7 +39,6 @@ class Runtime:
     metrics: Metrics
     schema_set: SchemaSet
     out: Output
-    changelogs: Changelogs | None = None  # None: Faust's producer writes them (tests)
     prices: PriceBook = field(default_factory=PriceBook)
     readers: dict[str, Reader] = field(default_factory=dict)
 
@@ -83,8 +81,6 @@ def faust_config(settings: Settings) -> dict[str, Any]:
         if streams.batching == "transport"
         else 4096,
         "store": "rocksdb://",
-        # Tables whose changelog records go through librdkafka (streams.changelog).
-        "Table": LogTable,
         "datadir": str(streams.data_dir / streams.worker_name),
         "web_host": streams.web_host,
         "web_port": streams.web_port,
@@ -124,9 +120,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     client = make_client(settings.registry)
     metrics = Metrics()
     out = Output(settings)
-    changelogs = Changelogs(settings)
     runtime = Runtime(
-        changelogs=changelogs,
         settings=settings,
         decoder=FastDecoder(client, schema_set),
         encoder=FastEncoder(client, schema_set),
@@ -140,7 +134,6 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     for name in domains or registry.DOMAINS:
         registry.install(name, app, runtime)
     share_memory(app, settings.streams)
-    changelog.install(app, changelogs, runtime.batched)
     return app
 
 

@@ -10,7 +10,7 @@ from faust.worker import Worker
 
 from schemas.exceptions import ContractError
 from schemas.settings import Settings
-from streams import changelog, cleanstop
+from streams import cleanstop
 from streams.app import create_app, declare_changelogs
 from streams.restore import restore
 
@@ -46,6 +46,6 @@ def worker(
     try:
         runner.execute_from_commandline()
     except SystemExit as exc:
-        if exc.code in (0, None) and changelog.drained(app):
+        if exc.code in (0, None):
             cleanstop.end(datadir)
         raise

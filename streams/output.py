@@ -7,8 +7,7 @@ Faust's bookkeeping: they are not table changelogs and their offsets are not
 tracked. So they go through one confluent-kafka producer per worker
 (librdkafka batches in C), with the same partitioner as Faust's
 (``murmur2_random``, see :meth:`schemas.settings.KafkaSettings.as_producer_dict`),
-``acks=all`` and idempotence. Table changelogs go through a second one
-(:mod:`streams.changelog`), flushed before each commit rather than each round.
+``acks=all`` and idempotence. Faust's own producer keeps the changelogs.
 
 :meth:`Output.flush` is the outbox barrier of :mod:`streams.processor`: it
 returns once everything sent so far is acknowledged, and raises

@@ -135,8 +135,6 @@ class BatchProcessor(abc.ABC):
             # Faust commits offsets without flushing changelogs first; the batching
             # transport flushes once before each commit instead of once per round.
             await self.app.producer.flush()
-            if self.runtime.changelogs is not None:
-                await self.runtime.changelogs.flush()
 
     async def apply_round(self, runs: Sequence[tuple[EventT[Any], Sequence[Record]]]) -> None:
         """Apply runs of different partitions, then flush once and write their state.

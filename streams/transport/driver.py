@@ -180,5 +180,5 @@ class Transport(faust_aiokafka.Transport):
         super().__init__(*args, **kwargs)
         self.batch_topics: set[str] = set()
         # Flushes that must complete before source offsets are committed (the app's
-        # own producers, e.g. streams.changelog's).
+        # own producers).
         self.before_commit: list[Callable[[], Awaitable[None]]] = []
