@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -31,9 +32,9 @@ POLL_WAIT_S = 0.05
 class Output:
     """One librdkafka producer for a worker's emissions; safe to share by its agents."""
 
-    def __init__(self, settings: Settings, role: str = "emit") -> None:
+    def __init__(self, settings: Settings) -> None:
         conf = settings.kafka.as_producer_dict(linger_ms=settings.streams.producer_linger_ms)
-        conf["client.id"] = f"{settings.streams.worker_name}-{role}"
+        conf["client.id"] = f"{settings.streams.worker_name}-emit"
         self._producer = Producer(conf)
         self._failed: list[str] = []
 
@@ -72,6 +73,5 @@ class Output:
             failed, self._failed = self._failed, []
             raise EmitFailed(f"{len(failed)} emitted records failed, e.g. {failed[0]}")
 
-    def close(self, timeout_s: float = 10.0) -> int:
-        """Flush without an event loop (at exit); returns how many records are still queued."""
-        return int(self._producer.flush(timeout_s))
+    def close(self) -> Any:
+        return self._producer.flush(10)

@@ -23,7 +23,7 @@ records of a batch share produce requests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from faust.transport.drivers import TRANSPORTS
@@ -108,15 +108,6 @@ async def rounds(stream: StreamT[Any], max_runs: int) -> AsyncIterator[Sequence[
         except StopAsyncIteration:
             return
         yield round_
-
-
-def before_commit(app: AppT) -> list[Callable[[], Awaitable[None]]]:
-    """The flushes the driver awaits before it commits source offsets; append your own.
-
-    A producer of the app's own (not Faust's) whose records must be durable
-    before the offsets they cover are committed registers its flush here.
-    """
-    return _transport(app, "before_commit hooks").before_commit
 
 
 def _transport(app: AppT, what: str) -> Transport:

@@ -35,7 +35,7 @@ topics, ordinary agents) take Faust's normal per-record path unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -140,27 +140,10 @@ class Consumer(faust_aiokafka.Consumer):
         Faust commits source offsets without flushing the producer, so a
         changelog or view record buffered for an already processed batch could
         be lost with a crash just after the commit. One flush per commit
-        interval (not per batch) closes that gap, for Faust's producer and for
-        every producer registered in the transport's ``before_commit``.
+        interval (not per batch) closes that gap.
         """
         await self.app.producer.flush()
-        await self._flush_own()
         return bool(await super()._commit_tps(tps, start_new_transaction))
-
-    async def _flush_own(self) -> None:
-        transport = self.transport
-        for flush in transport.before_commit if isinstance(transport, Transport) else ():
-            await flush()
-
-    async def on_stop(self) -> None:
-        """Faust's last commit, then the app's own producers flushed before the group is left.
-
-        The last commit runs the hooks only when it has offsets to commit; a
-        run written behind an unsettled one leaves none, and its changelog
-        records must still land before another worker restores the partition.
-        """
-        await super().on_stop()
-        await self._flush_own()
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._ledger.forget(revoked)
@@ -179,6 +162,3 @@ class Transport(faust_aiokafka.Transport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.batch_topics: set[str] = set()
-        # Flushes that must complete before source offsets are committed (the app's
-        # own producers).
-        self.before_commit: list[Callable[[], Awaitable[None]]] = []
