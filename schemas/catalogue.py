@@ -365,7 +365,9 @@ CUSTOMER_BY_CANONICAL = Topic(
     records=("omni.internal.ProfileCommand",),
     partitions=EVENT_PARTITIONS,
     doc="Internal: customer events re-keyed by canonical id (original Avro bytes, header "
-    "omni.canonical-id) and profile commands (merges, unmerges, order and case summaries).",
+    "omni.canonical-id) and profile commands (merges, unmerges, order and case summaries). "
+    "Only what changes partition crosses it: a worker applies records that stay on their "
+    "partition in process.",
     publishers=(PROCESSORS,),
     subscribers=(PROCESSORS,),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 
@@ -27,6 +27,9 @@ from streams.pricing.book import PriceBook
 from streams.rocks import share_memory
 from streams.web import Reader
 
+if TYPE_CHECKING:
+    from streams.identity.handoff import ProfileStage
+
 
 @dataclass
 class Runtime:
@@ -41,6 +44,8 @@ class Runtime:
     out: Output
     prices: PriceBook = field(default_factory=PriceBook)
     readers: dict[str, Reader] = field(default_factory=dict)
+    # Stage 2 of the customer pipeline when this app runs it (see streams.identity.handoff).
+    profiles: ProfileStage | None = None
 
     def topic_name(self, name: str) -> str:
         return f"{self.settings.topics.prefix}{name}"

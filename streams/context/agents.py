@@ -22,6 +22,7 @@ Prices: cart lines are priced from the worker's price book
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,8 +30,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from confluent_kafka import murmur2
+from faust.types import TP
 
 from schemas.catalogue import CART_VIEW, CUSTOMER_BY_CANONICAL, CUSTOMER_CONTEXT_VIEW
+from schemas.codec import Decoded
 from schemas.exceptions import DecodeError
 from streams.carts import agents as cart_side
 from streams.carts import model as cart_model
@@ -44,6 +48,7 @@ from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
+    from faust.types import EventT
 
     from streams.app import Runtime
     from streams.transport.batch import RawRecord as Record
@@ -74,7 +79,11 @@ class ProfileProcessor(BatchProcessor):
         partitions = runtime.settings.topics.partitions_override or CUSTOMER_BY_CANONICAL.partitions
         self.topic_name = CUSTOMER_BY_CANONICAL.physical(runtime.settings.topics.prefix)
         self.source = self.source_topic(app, self.topic_name, partitions=partitions)
+        self.partitions = partitions
         self.table = tables.context_table(app, runtime, partitions)
+        # Stage 1 applies records of this processor's own partitions in its runs
+        # (see :meth:`owns`); the lock keeps the two from interleaving on a key.
+        self.lock = asyncio.Lock()
         self.context_view = runtime.topic_name(CUSTOMER_CONTEXT_VIEW.name)
         self.cart_view = runtime.topic_name(CART_VIEW.name)
         self.out = {
@@ -82,12 +91,38 @@ class ProfileProcessor(BatchProcessor):
             for name in (self.topic_name, self.context_view, self.cart_view)
         }
 
+    async def apply_round(self, runs: Sequence[tuple[EventT[Any], Sequence[Record]]]) -> None:
+        async with self.lock:
+            await super().apply_round(runs)
+
     async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         batch = Batch()
         for record in records:
             await self.apply_one(record, dict(record.headers or ()), batch)
         await self.flush(batch)
         return partial(self.store, batch)
+
+    def begin(self) -> Batch:
+        return Batch()
+
+    def owns(self, partition: int) -> bool:
+        """Whether profile partition ``partition`` is active in this worker.
+
+        Faust assigns the same partition of co-subscribed topics with equal
+        partition counts to one worker, so stage 1's partition ``p`` normally
+        comes with this one; stage 1 asks before handing records over.
+        """
+        return TP(self.topic_name, partition) in self.app.assignor.assigned_actives()
+
+    def partition_of(self, key: str) -> int:
+        """The partition a record keyed ``key`` takes on the source topic (murmur2, as produced)."""
+        return int(murmur2(key.encode(), self.partitions))
+
+    async def apply_decoded(
+        self, batch: Batch, record: Record, key: str, kind: str, decoded: Decoded, via: str
+    ) -> None:
+        """Apply one decoded record as if it came from the source topic (``via`` labels it)."""
+        await self.apply_value(record, key, kind, decoded.record, decoded.value, batch, via)
 
     def store(self, batch: Batch) -> None:
         """Write each touched key once, cart and context in one value; after the flush.
@@ -141,14 +176,28 @@ class ProfileProcessor(BatchProcessor):
             await self.dead_letter(record, exc.reason, exc)
             return
         key = record.key.decode() if record.key else ""
-        if decoded.record == PROFILE_COMMAND:
-            cmd = {**decoded.value, "at": to_millis(decoded.value["at"])}
-            outcome = self.handle(batch, key, cmd)
-            self.count(record, f"ProfileCommand.{decoded.value['command']}", outcome)
-            return
         kind = headers.get(CANONICAL_KIND_HEADER, b"").decode()
-        if decoded.record == CUSTOMER_FACT:
-            fact = decoded.value
+        name, value = decoded.record, decoded.value
+        await self.apply_value(record, key, kind, name, value, batch, record.topic)
+
+    async def apply_value(
+        self,
+        record: Record,
+        key: str,
+        kind: str,
+        name: str,
+        value: dict[str, Any],
+        batch: Batch,
+        via: str,
+    ) -> None:
+        """One record's effect on ``batch``; outcomes are counted under topic ``via``."""
+        if name == PROFILE_COMMAND:
+            cmd = {**value, "at": to_millis(value["at"])}
+            outcome = self.handle(batch, key, cmd)
+            self.tally(via, f"ProfileCommand.{value['command']}", outcome)
+            return
+        if name == CUSTOMER_FACT:
+            fact = value
             cmd = {
                 "command": fact["fact"],
                 "state": fact["state"],
@@ -162,14 +211,17 @@ class ProfileProcessor(BatchProcessor):
                 # A payload the rules cannot read must not crash-loop the agent.
                 await self.dead_letter(record, "invalid:bad_fact", exc)
                 return
-            self.count(record, f"CustomerFact.{fact['fact']}", outcome)
+            self.tally(via, f"CustomerFact.{fact['fact']}", outcome)
             return
-        name = short_name(decoded.record)
-        outcome = self.event(batch, key, kind, name, decoded.value, record)
+        short = short_name(name)
+        outcome = self.event(batch, key, kind, short, value, record)
         if outcome.startswith("invalid:"):
-            await self.dead_letter(record, outcome, f"{name} refused: {outcome}")
+            await self.dead_letter(record, outcome, f"{short} refused: {outcome}")
             return
-        self.count(record, name, outcome)
+        self.tally(via, short, outcome)
+
+    def tally(self, topic: str, name: str, outcome: str) -> None:
+        self.runtime.metrics.events.labels(topic, name, outcome).inc()
 
     def event(
         self, batch: Batch, key: str, kind: str, name: str, event: dict[str, Any], record: Record
@@ -393,5 +445,6 @@ def ship(state: tables.ProfileState, cart: cart_model.Cart | None) -> str:
 def install(app: faust.App, runtime: Runtime) -> None:
     """Declare the context table, the profile agent and their internal HTTP views."""
     processor = ProfileProcessor(app, runtime)
+    runtime.profiles = processor
     app.agent(processor.source, name="customer-profiles")(processor.run)
     views.install(app, processor)

@@ -30,7 +30,9 @@ Cross-partition design (no worker ever reads another partition's table)
 * The event's ORIGINAL bytes go on to ``omni.customer.by-canonical`` keyed by
   the canonical id with header ``omni.canonical-id``; stage 2
   (:mod:`streams.context.agents`) owns carts and context there, and a merge
-  ships the loser's state to the survivor through the same topic.
+  ships the loser's state to the survivor through the same topic. What would
+  land on the partition it came from is applied by stage 2 in process, in
+  the same run (:mod:`streams.identity.handoff`).
 * ``ProfilesUnmergeRequested`` (any identifier of the survivor) becomes an
   ``unmerge`` to the canonical entry, which gives the loser its keys back
   (``restore``), repoints them and audits who asked and why.
@@ -60,16 +62,19 @@ from schemas.catalogue import (
     IDENTITY_EVENTS,
     IDENTITY_LINKS,
 )
+from schemas.codec import Decoded
 from schemas.exceptions import DecodeError
 from streams.carts import rules as cart_rules
 from streams.common import idempotency
 from streams.common.events import meta, short_name, to_millis
 from streams.common.identifiers import identity_keys, parse_key
 from streams.identity import tables, views
+from streams.identity.handoff import Handoff, Sent
 from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
     import faust
+    from faust.types import EventT
 
     from streams.app import Runtime
     from streams.transport.batch import RawRecord as Record
@@ -109,15 +114,37 @@ class Resolver(BatchProcessor):
         )
         self.table = tables.links_table(app, runtime, partitions)
 
+    async def apply_round(self, runs: Sequence[tuple[EventT[Any], Sequence[Record]]]) -> None:
+        stage = self.runtime.profiles
+        if stage is None:
+            await super().apply_round(runs)
+            return
+        async with stage.lock:  # stage 2's state is written here too (see handoff)
+            await super().apply_round(runs)
+
     async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
         work = tables.Work(self.load)
+        handoff = self.handoff(records[0].partition)
         for record in records:
-            await self.apply_one(record, work)
-        await self.flush(work)
-        return partial(self.store, work)
+            await self.apply_one(record, work, handoff)
+        sends: Sequence[Sent] = work.profiles
+        if handoff is not None:
+            runtime = self.runtime
+            sends = await handoff.apply(sends, records[-1], runtime.encoder, runtime.decoder)
+        await self.flush(work, sends)
+        return partial(self.store, work, handoff)
 
-    def store(self, work: tables.Work) -> None:
+    def handoff(self, partition: int) -> Handoff | None:
+        """Stage 2 of this worker when it holds ``partition`` (:mod:`streams.identity.handoff`)."""
+        stage = self.runtime.profiles
+        if stage is None or not stage.owns(partition):
+            return None
+        return Handoff(stage, partition)
+
+    def store(self, work: tables.Work, handoff: Handoff | None = None) -> None:
         """Write each touched key once; called after the batch's emissions were flushed."""
+        if handoff is not None:
+            handoff.store()
         for value, entry in work.entries.items():
             self.table[value.encode()] = tables.encode(entry)
 
@@ -125,7 +152,9 @@ class Resolver(BatchProcessor):
         data = self.table.get(value.encode())
         return tables.decode(data) if data is not None else None
 
-    async def apply_one(self, record: Record, work: tables.Work) -> None:
+    async def apply_one(
+        self, record: Record, work: tables.Work, handoff: Handoff | None = None
+    ) -> None:
         try:
             decoded = self.runtime.decoder.decode(record.value)
         except DecodeError as exc:
@@ -140,11 +169,17 @@ class Resolver(BatchProcessor):
             self.count(record, f"IdentityCommand.{decoded.value['command']}", outcome)
             return
         key = record.key.decode() if record.key else ""
-        await self.resolve(record, decoded.record, decoded.value, key, work)
+        await self.resolve(record, decoded, key, work, handoff)
 
     async def resolve(
-        self, record: Record, name: str, event: dict[str, Any], key: str, work: tables.Work
+        self,
+        record: Record,
+        decoded: Decoded,
+        key: str,
+        work: tables.Work,
+        handoff: Handoff | None,
     ) -> None:
+        name, event = decoded.record, decoded.value
         refused = cart_rules.validate(name, event)
         if refused is not None:
             await self.dead_letter(record, f"invalid:{refused.reason}", refused.detail)
@@ -181,14 +216,16 @@ class Resolver(BatchProcessor):
             )
         else:
             work.forward(*canonical, record.value or b"")
+            if handoff is not None:
+                handoff.keep(len(work.profiles) - 1, record, canonical[1], decoded)
         self.count(record, short_name(name), verdict.value)
 
-    async def flush(self, work: tables.Work) -> None:
+    async def flush(self, work: tables.Work, sends: Sequence[Sent]) -> None:
         encoder = self.runtime.encoder
         for key, value in work.links:
             data = encoder.encode(self.links_topic_name, COMMAND, value)
             await self.runtime.out.send(self.links_topic_name, key.encode(), data)
-        for key, body, headers in work.profiles:
+        for key, body, headers in sends:
             data = (
                 body
                 if headers is not None

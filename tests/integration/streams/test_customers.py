@@ -577,3 +577,78 @@ def test_erasure_forgets_the_context_and_tombstones_the_cart(
     send(("omni.cart.CartItemAdded", again))
     time.sleep(3)
     assert get(worker, f"/v1/carts/{customer}") is None  # an erased profile collects nothing
+
+
+def keys_on(env: ContractEnv, topic: str) -> list[str]:
+    """Every record key on ``topic`` so far, read from the start."""
+    consumer = env.consumer(topic)
+    keys: list[str] = []
+    idle = 0
+    while idle < 4:
+        message = consumer.poll(0.5)
+        if message is None:
+            idle += 1
+            continue
+        assert message.error() is None
+        keys.append(message.key().decode())
+    consumer.close()
+    return keys
+
+
+def test_stage_1_hands_its_own_partition_to_stage_2_and_sends_the_rest(
+    contract_env: ContractEnv, worker: WorkerProcess, send: Callable[..., None]
+) -> None:
+    """An event keyed by its own canonical id is applied in process; one of a merged id crosses.
+
+    ``here`` only ever names itself, so its records stay on their partition
+    and never appear on ``omni.customer.by-canonical``. The visitor ``anon``
+    logs in as ``there`` (on another partition): its next event resolves to
+    ``there`` and must still reach that profile, through the topic.
+    """
+    from confluent_kafka import murmur2
+
+    from schemas.catalogue import CUSTOMER_BY_CANONICAL
+
+    override = contract_env.settings.topics.partitions_override
+    partitions = override or CUSTOMER_BY_CANONICAL.partitions
+    here, there = (f"CUST-{uuid.uuid4().hex[:10]}" for _ in range(2))
+    anon = next(
+        a
+        for a in (f"anon-{uuid.uuid4().hex[:10]}" for _ in range(100))
+        if murmur2(a.encode(), partitions) != murmur2(there.encode(), partitions)
+    )
+    login = event("omni.customer.CustomerIdentified", 43, ids(anonymous_id=anon), customer_id=there)
+    send(
+        (
+            "omni.customer.ProductViewed",
+            event("omni.customer.ProductViewed", 41, ids(customer_id=here)),
+        ),
+        ("omni.customer.CustomerIdentified", login),
+    )
+    assert (
+        len(eventually(lambda: get(worker, f"/v1/customers/{here}/context"))["recent_interactions"])
+        == 1
+    )
+    merged = eventually(
+        lambda: (
+            (c := get(worker, f"/v1/customers/{anon}/context")) and c["customer_id"] == there and c
+        )
+    )
+    before = len(merged["recent_interactions"])
+    send(
+        (
+            "omni.customer.ProductViewed",
+            event("omni.customer.ProductViewed", 44, ids(anonymous_id=anon)),
+        )
+    )
+    ctx = eventually(
+        lambda: (
+            (c := get(worker, f"/v1/customers/{there}/context"))
+            and len(c["recent_interactions"]) > before
+            and c
+        )
+    )
+    assert ctx["customer_id"] == there
+    crossed = keys_on(contract_env, CUSTOMER_BY_CANONICAL.physical(contract_env.prefix))
+    assert there in crossed
+    assert here not in crossed
