@@ -208,7 +208,10 @@ class BatchProcessor(abc.ABC):
         """
 
     def count(self, record: Record, name: str, outcome: str) -> None:
-        self.runtime.metrics.events.labels(record.topic, name, outcome).inc()
+        self.tally(record.topic, name, outcome)
+
+    def tally(self, topic: str, name: str, outcome: str) -> None:
+        self.runtime.metrics.events.labels(topic, name, outcome).inc()
 
     async def dead_letter(self, record: Record, reason: str, error: BaseException | str) -> None:
         """Hand a poison record to the dead-letter topic; the batch goes on."""

@@ -118,12 +118,6 @@ class ProfileProcessor(BatchProcessor):
         """The partition a record keyed ``key`` takes on the source topic (murmur2, as produced)."""
         return int(murmur2(key.encode(), self.partitions))
 
-    async def apply_decoded(
-        self, batch: Batch, record: Record, key: str, kind: str, decoded: Decoded, via: str
-    ) -> None:
-        """Apply one decoded record as if it came from the source topic (``via`` labels it)."""
-        await self.apply_value(record, key, kind, decoded.record, decoded.value, batch, via)
-
     def store(self, batch: Batch) -> None:
         """Write each touched key once, cart and context in one value; after the flush.
 
@@ -177,24 +171,21 @@ class ProfileProcessor(BatchProcessor):
             return
         key = record.key.decode() if record.key else ""
         kind = headers.get(CANONICAL_KIND_HEADER, b"").decode()
-        name, value = decoded.record, decoded.value
-        await self.apply_value(record, key, kind, name, value, batch, record.topic)
+        await self.apply_decoded(batch, record, key, kind, decoded)
 
-    async def apply_value(
-        self,
-        record: Record,
-        key: str,
-        kind: str,
-        name: str,
-        value: dict[str, Any],
-        batch: Batch,
-        via: str,
+    async def apply_decoded(
+        self, batch: Batch, record: Record, key: str, kind: str, decoded: Decoded
     ) -> None:
-        """One record's effect on ``batch``; outcomes are counted under topic ``via``."""
+        """One record's effect on ``batch``, whether read from the topic or handed by stage 1.
+
+        Outcomes are counted under this stage's topic either way; a dead letter
+        keeps ``record``, where the bytes came from.
+        """
+        name, value = decoded.record, decoded.value
         if name == PROFILE_COMMAND:
             cmd = {**value, "at": to_millis(value["at"])}
             outcome = self.handle(batch, key, cmd)
-            self.tally(via, f"ProfileCommand.{value['command']}", outcome)
+            self.tally(self.topic_name, f"ProfileCommand.{value['command']}", outcome)
             return
         if name == CUSTOMER_FACT:
             fact = value
@@ -211,17 +202,14 @@ class ProfileProcessor(BatchProcessor):
                 # A payload the rules cannot read must not crash-loop the agent.
                 await self.dead_letter(record, "invalid:bad_fact", exc)
                 return
-            self.tally(via, f"CustomerFact.{fact['fact']}", outcome)
+            self.tally(self.topic_name, f"CustomerFact.{fact['fact']}", outcome)
             return
         short = short_name(name)
         outcome = self.event(batch, key, kind, short, value, record)
         if outcome.startswith("invalid:"):
             await self.dead_letter(record, outcome, f"{short} refused: {outcome}")
             return
-        self.tally(via, short, outcome)
-
-    def tally(self, topic: str, name: str, outcome: str) -> None:
-        self.runtime.metrics.events.labels(topic, name, outcome).inc()
+        self.tally(self.topic_name, short, outcome)
 
     def event(
         self, batch: Batch, key: str, kind: str, name: str, event: dict[str, Any], record: Record

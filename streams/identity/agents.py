@@ -69,7 +69,7 @@ from streams.common import idempotency
 from streams.common.events import meta, short_name, to_millis
 from streams.common.identifiers import identity_keys, parse_key
 from streams.identity import tables, views
-from streams.identity.handoff import Handoff, Sent
+from streams.identity.handoff import PROFILE_COMMAND, Handoff, Sent
 from streams.processor import BatchProcessor
 
 if TYPE_CHECKING:
@@ -80,7 +80,6 @@ if TYPE_CHECKING:
     from streams.transport.batch import RawRecord as Record
 
 COMMAND = "omni.internal.IdentityCommand"
-PROFILE_COMMAND = "omni.internal.ProfileCommand"
 SOURCES = (IDENTITY_EVENTS, CUSTOMER_INTERACTIONS, CONSENT_EVENTS, CART_EVENTS, CUSTOMER_FACTS)
 
 

@@ -61,7 +61,7 @@ class ProfileStage(Protocol):
     def begin(self) -> Any: ...
 
     async def apply_decoded(
-        self, batch: Any, record: Record, key: str, kind: str, decoded: Decoded, via: str
+        self, batch: Any, record: Record, key: str, kind: str, decoded: Decoded
     ) -> None: ...
 
     async def flush(self, batch: Any) -> None: ...
@@ -117,7 +117,7 @@ class Handoff:
             else:
                 data = encoder.encode(stage.topic_name, PROFILE_COMMAND, body)
                 record, kind, decoded = last, "", decoder.decode(data)
-            await stage.apply_decoded(self.batch, record, key, kind, decoded, stage.topic_name)
+            await stage.apply_decoded(self.batch, record, key, kind, decoded)
         if self.batch is not None:
             await stage.flush(self.batch)
         return rest

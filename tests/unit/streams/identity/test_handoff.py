@@ -38,9 +38,9 @@ class Stage:
         return []
 
     async def apply_decoded(
-        self, batch: Any, record: RawRecord, key: str, kind: str, decoded: Decoded, via: str
+        self, batch: Any, record: RawRecord, key: str, kind: str, decoded: Decoded
     ) -> None:
-        batch.append((key, kind, decoded.record, record.offset, via))
+        batch.append((key, kind, decoded.record, record.offset))
 
     async def flush(self, batch: Any) -> None:
         self.log.append(("flush", list(batch)))
@@ -83,12 +83,12 @@ def test_the_runs_own_partition_is_applied_in_order_and_the_rest_is_sent_in_orde
     rest = asyncio.run(handoff.apply(sent, record(12), codec, codec))  # type: ignore[arg-type]
     assert rest == [sent[1], sent[3]]
     applied = stage.log[1][1]
-    assert [(key, name, offset) for key, _, name, offset, _ in applied] == [
+    assert [(key, name, offset) for key, _, name, offset in applied] == [
         ("C1", "omni.customer.ProductViewed", 10),
         ("C2", PROFILE_COMMAND, 12),  # a command counts against the run's last record
         ("C1", "omni.customer.ProductViewed", 12),
     ]
-    assert {via for *_, via in applied} == {"omni.customer.by-canonical"}
+    assert {kind for _, kind, *_ in applied} == {"customer", ""}  # commands carry their own
     assert stage.log == ["begin", ("flush", applied)]
     handoff.store()
     assert stage.log[-1] == ("store", 3)
