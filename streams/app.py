@@ -73,12 +73,11 @@ class Runtime:
 def faust_config(settings: Settings) -> dict[str, Any]:
     """Faust settings derived from ours; the one place they are translated."""
     streams = settings.streams
-    scheme = "kafka"
-    if streams.batching == "transport":
-        transport.register()
-        scheme = transport.BATCH_SCHEME
+    # The driver in both modes: only batch topics are batched, and its fetch
+    # and commit fixes (streams.transport.driver) matter to per-record events too.
+    transport.register()
     return {
-        "broker": f"{scheme}://{settings.kafka.bootstrap_servers}",
+        "broker": f"{transport.BATCH_SCHEME}://{settings.kafka.bootstrap_servers}",
         # With the batching transport an event is a fetched run of one partition:
         # the fetch size sets the batch size, the buffer counts batches.
         "consumer_max_fetch_size": streams.fetch_max_bytes,

@@ -151,6 +151,12 @@ class BatchProcessor(abc.ABC):
             if partition in partitions:
                 await self._settle(pending)
                 pending, partitions = [], set()
+            if transport.revoked(event):
+                # Its partition may have moved, and an earlier run of it may just have
+                # been fenced: applying it would emit effects (dead letters, commands)
+                # from a table that lacks that run. Whoever owns it now applies it.
+                self._fence(event)
+                continue
             with current(event):
                 finish = await self.apply_records(records)
             pending.append((event, finish))
@@ -167,12 +173,16 @@ class BatchProcessor(abc.ABC):
         for event, finish in pending:
             if transport.revoked(event):
                 # Its partition moved during the flush: the new owner applies it again.
-                self.runtime.metrics.fenced.labels(type(self).__name__).inc()
+                self._fence(event)
                 continue
             if finish is not None:
                 with current(event):
                     finish()
             transport.settle(event)
+
+    def _fence(self, event: EventT[Any]) -> None:
+        """Leave a run unwritten and unsettled: its offsets are not committed."""
+        self.runtime.metrics.fenced.labels(type(self).__name__).inc()
 
     async def apply_records(self, records: Sequence[Record]) -> Callable[[], None] | None:
         """Skip what the watermark covers, apply the rest; return the state and watermark writes."""

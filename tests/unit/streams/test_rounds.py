@@ -168,3 +168,26 @@ def test_a_run_whose_partition_was_revoked_during_the_flush_is_neither_written_n
     assert processor.log == [("apply", "t1", 0), "flush"]
     assert watermark_key("t1") not in processor.table
     assert not done(moved[0])
+
+
+def test_a_run_after_a_fenced_run_of_its_partition_is_not_applied() -> None:
+    # The first run was applied and fenced; the second would read a table that
+    # lacks it (an order placed there looks unknown) and dead-letter for nothing.
+    app = App()
+    processor = Recorder()
+    processor.runtime = Runtime(Out(processor.log, revoke_during_flush(app, "suspended")))  # type: ignore[assignment]
+    first, second = run("t1", 0, range(0, 3), app=app), run("t1", 0, range(3, 5), app=app)
+    asyncio.run(processor.apply_round([first, second]))  # type: ignore[list-item]
+    assert processor.log == [("apply", "t1", 0), "flush"]
+    assert not done(first[0])
+    assert not done(second[0])
+
+
+def test_a_run_taken_after_the_revoke_began_is_not_applied() -> None:
+    app = App()
+    processor = Recorder()
+    stale = run("t1", 0, range(0, 3), app=app)
+    app.flow_control.active = False
+    asyncio.run(processor.apply_round([stale]))  # type: ignore[list-item]
+    assert processor.log == []
+    assert not done(stale[0])

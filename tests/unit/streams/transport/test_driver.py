@@ -71,6 +71,7 @@ def test_only_declared_topics_are_batched(app: faust.App, consumer: Consumer) ->
         return fetched
 
     consumer._thread = SimpleNamespace(getmany=getmany)  # type: ignore[assignment]
+    consumer._sought = app.consumer_generation_id
     got = asyncio.run(consumer._getmany({SRC, other}, 1.0))
     assert [type(r) for r in got[SRC]] == [_Run]
     assert got[other] == fetched[other]
@@ -90,6 +91,93 @@ def handed_over(consumer: Consumer, first: int, last: int) -> BatchMessage:
     asyncio.run(consumer._listing(conductor)(message))
     assert delivered == [message]
     return message
+
+
+CHANGELOG = TP("transport-unit-table-changelog", 0)
+
+
+@pytest.fixture
+def asked(app: faust.App, consumer: Consumer) -> list[set[TP]]:
+    """The partition sets the consumer thread is asked to fetch."""
+    calls: list[set[TP]] = []
+
+    async def getmany(active: set[TP], timeout: float) -> Any:
+        await asyncio.sleep(0)
+        calls.append(set(active))
+        return {}
+
+    consumer._thread = SimpleNamespace(getmany=getmany)  # type: ignore[assignment]
+    consumer._is_changelog_tp = lambda tp: tp.topic == CHANGELOG.topic  # type: ignore[method-assign]
+    return calls
+
+
+def test_the_fetch_asks_for_the_partitions_active_when_it_was_called(
+    app: faust.App, consumer: Consumer, asked: list[set[TP]]
+) -> None:
+    # Faust's recovery pauses the changelogs (the live set empties) while a fetch
+    # waits; aiokafka reads an empty set as "every partition" and would hand over
+    # stream records that Faust then drops after their positions moved past them.
+    live = {CHANGELOG}
+
+    async def fetch() -> None:
+        pending = asyncio.ensure_future(consumer._getmany(live, 1.0))
+        await asyncio.sleep(0)
+        live.clear()  # the recovery ends meanwhile
+        await pending
+
+    asyncio.run(fetch())
+    assert asked == [{CHANGELOG}]
+
+
+def test_an_empty_active_set_fetches_nothing(consumer: Consumer, asked: list[set[TP]]) -> None:
+    assert asyncio.run(consumer._getmany(set(), 1.0)) == {}
+    assert asked == []
+
+
+def test_stream_partitions_wait_for_the_generation_s_seek_to_complete(
+    app: faust.App, consumer: Consumer, asked: list[set[TP]]
+) -> None:
+    during: list[set[TP]] = []
+
+    async def seek_to_committed() -> dict[TP, int]:
+        await consumer._getmany({SRC, CHANGELOG}, 1.0)  # the fetch loop runs meanwhile
+        during.extend(asked)
+        return {SRC: 0}
+
+    consumer.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        await consumer._getmany({SRC, CHANGELOG}, 1.0)  # new generation, not sought yet
+        await consumer.perform_seek()
+        await consumer._getmany({SRC, CHANGELOG}, 1.0)
+        app.consumer_generation_id += 1  # the next rebalance
+        await consumer._getmany({SRC, CHANGELOG}, 1.0)
+
+    asyncio.run(scenario())
+    assert during == [{CHANGELOG}, {CHANGELOG}], "nothing but changelogs before and during"
+    assert asked == [{CHANGELOG}, {CHANGELOG}, {SRC, CHANGELOG}, {CHANGELOG}]
+
+
+def test_a_run_settled_during_the_commit_flush_waits_for_the_next_commit(
+    app: faust.App, consumer: Consumer
+) -> None:
+    first = handed_over(consumer, 0, 4)
+    second = handed_over(consumer, 5, 9)
+    first.acked = True
+    committed: list[dict[TP, int]] = []
+
+    async def flush() -> None:
+        second.acked = True  # settled while the flush waits: its writes are behind it
+
+    async def commit_offsets(offsets: dict[TP, int], **_: Any) -> bool:
+        committed.append(dict(offsets))
+        return True
+
+    app._producer = SimpleNamespace(flush=flush)  # type: ignore[assignment]
+    consumer._commit_offsets = commit_offsets  # type: ignore[method-assign]
+    assert asyncio.run(consumer._commit_tps([SRC], start_new_transaction=False))
+    assert committed == [{SRC: 5}]
+    assert consumer._new_offset(SRC) == 10, "the next commit takes it"
 
 
 def test_a_batch_message_is_committed_past_its_last_record_once_settled(
