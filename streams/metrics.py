@@ -90,7 +90,7 @@ class Metrics:
         )
         self.fenced = Counter(
             "omni_runs_fenced_total",
-            "Runs left unwritten because their partition was revoked while they were applied "
+            "Runs left unapplied or unwritten because their partition's revoke began "
             "(the new owner applies them again).",
             ["processor"],
             registry=self.registry,

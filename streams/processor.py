@@ -155,7 +155,7 @@ class BatchProcessor(abc.ABC):
                 # Its partition may have moved, and an earlier run of it may just have
                 # been fenced: applying it would emit effects (dead letters, commands)
                 # from a table that lacks that run. Whoever owns it now applies it.
-                self._fence(event)
+                self._fence()
                 continue
             with current(event):
                 finish = await self.apply_records(records)
@@ -173,15 +173,15 @@ class BatchProcessor(abc.ABC):
         for event, finish in pending:
             if transport.revoked(event):
                 # Its partition moved during the flush: the new owner applies it again.
-                self._fence(event)
+                self._fence()
                 continue
             if finish is not None:
                 with current(event):
                     finish()
             transport.settle(event)
 
-    def _fence(self, event: EventT[Any]) -> None:
-        """Leave a run unwritten and unsettled: its offsets are not committed."""
+    def _fence(self) -> None:
+        """A run left unwritten and unsettled: its offsets are not committed."""
         self.runtime.metrics.fenced.labels(type(self).__name__).inc()
 
     async def apply_records(self, records: Sequence[Record]) -> Callable[[], None] | None:
