@@ -3,9 +3,12 @@
 Faust spends ~140 µs of dispatch on every message (conductor, stream queue,
 Event, ack bookkeeping). This driver keeps all of Faust (group membership,
 partition assignment, tables, changelogs, recovery, commits, the web server)
-and changes one thing: for topics declared with :func:`streams.transport.batch_topic`,
-the records that one fetch returned for one topic-partition become ONE Faust
-message, so the dispatch cost is paid per batch.
+and changes one thing about delivery: for topics declared with
+:func:`streams.transport.batch_topic`, the records that one fetch returned for
+one topic-partition become ONE Faust message, so the dispatch cost is paid per
+batch. It also mends two hazards of Faust's own consumer for every topic: a
+fetch that loses records around a rebalance's seek (:meth:`Consumer._getmany`)
+and a commit that runs ahead of the producer (:meth:`Consumer._commit_tps`).
 
 Why this is safe
 ----------------
