@@ -13,6 +13,7 @@ from schemas.settings import Settings
 from streams import cleanstop
 from streams.app import create_app, declare_changelogs
 from streams.restore import restore
+from streams.transport.producer import stopped_clean
 
 
 def worker(
@@ -46,6 +47,6 @@ def worker(
     try:
         runner.execute_from_commandline()
     except SystemExit as exc:
-        if exc.code in (0, None):
+        if exc.code in (0, None) and stopped_clean(app.producer):
             cleanstop.end(datadir)
         raise

@@ -28,20 +28,23 @@ Order of a run (an outbox, in effect):
 1. apply the rules in memory and emit everything the run causes (views,
    commands to other processors, answers, facts, dead letters);
 2. flush the producer: all of it is acknowledged;
-3. write the touched table keys, then the watermark; these must be durable
-   before the source offsets are committed, which Faust does without
-   flushing: the batching transport flushes before each commit (once per
-   commit interval), the ``take`` mode flushes here.
+3. write what the run hands to another processor's table in process (only
+   identity does, :mod:`streams.identity.handoff`) and wait until its
+   changelog records are acknowledged: it is an effect too;
+4. write the touched table keys, then the watermark; these must be durable
+   before the source offsets are committed: the batching transport flushes
+   before each commit (once per commit interval), the ``take`` mode flushes
+   here (and Faust's own flush is no barrier: :mod:`streams.transport.producer`).
 
-Step 2 is a round trip to the brokers, so it is shared: the runs of
+Steps 2 and 3 are round trips to the brokers, so they are shared: the runs of
 different partitions that are already waiting (at most
 ``OMNI_STREAMS__ROUND_MAX_RUNS``, default 64) form a round, each is applied
 (step 1), then one flush, then each run's writes (step 3).
 
-A crash before 3 leaves the state as it was: the run is applied again and
+A crash before 4 leaves the state as it was: the run is applied again and
 its emissions repeat with the same deterministic ids (views are upserts, and
-commands and answers are dropped as duplicates downstream). A crash after 3
-finds the watermark and skips the run.
+commands, answers and handed state are dropped as duplicates downstream). A
+crash after 4 finds the watermark and skips the run.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from streams import transport
@@ -75,6 +79,26 @@ def watermark_key(topic: str) -> bytes:
 def is_reserved(key: bytes) -> bool:
     """Whether a table key is bookkeeping rather than domain state."""
     return key.startswith(b"\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """A run's table writes, in outbox order.
+
+    ``handed`` writes another processor's table in process (identity's stage 2,
+    :mod:`streams.identity.handoff`). It is an effect of the run, like an
+    emission, but it travels through Faust's producer to another changelog:
+    ``own`` (this table's keys and the watermark, which say the run happened
+    and make a rerun skip it) is written only once ``handed`` was acknowledged.
+    The other way round, a crash between the two changelogs lost the handed
+    state for good: the rerun found the run applied in this table.
+    """
+
+    own: Callable[[], None]
+    handed: Callable[[], None] | None = None
+
+
+Written = Callable[[], None] | Writes
 
 
 EXIT_AGENT_CRASHED = 70  # EX_SOFTWARE: a supervisor restarts the worker
@@ -144,48 +168,64 @@ class BatchProcessor(abc.ABC):
         of other partitions touch other keys (tables are co-partitioned with
         their sources), so their writes can wait for the one flush.
         """
-        pending: list[tuple[EventT[Any], Callable[[], None] | None]] = []
+        pending: list[tuple[EventT[Any], Writes | None]] = []
         partitions: set[int] = set()
         for event, records in runs:
             partition = records[0].partition
             if partition in partitions:
                 await self._settle(pending)
                 pending, partitions = [], set()
-            if transport.revoked(event):
+            if self._fenced(event):
                 # Its partition may have moved, and an earlier run of it may just have
                 # been fenced: applying it would emit effects (dead letters, commands)
                 # from a table that lacks that run. Whoever owns it now applies it.
-                self._fence()
                 continue
             with current(event):
-                finish = await self.apply_records(records)
-            pending.append((event, finish))
+                writes = await self.apply_records(records)
+            pending.append((event, writes))
             partitions.add(partition)
         await self._settle(pending)
 
-    async def _settle(
-        self, pending: Sequence[tuple[EventT[Any], Callable[[], None] | None]]
-    ) -> None:
+    async def _settle(self, pending: Sequence[tuple[EventT[Any], Writes | None]]) -> None:
         """Every effect out before the state that says it happened (see the module docstring)."""
         if not pending:
             return
         await self.runtime.out.flush()
-        for event, finish in pending:
-            if transport.revoked(event):
-                # Its partition moved during the flush: the new owner applies it again.
-                self._fence()
-                continue
-            if finish is not None:
+        # A run whose partition moved during a flush is left to its new owner.
+        ready = [(event, writes) for event, writes in pending if not self._fenced(event)]
+        handed = [(event, w.handed) for event, w in ready if w is not None and w.handed is not None]
+        if handed:
+            await self._hand(handed)
+            ready = [(event, writes) for event, writes in ready if not self._fenced(event)]
+        for event, writes in ready:
+            if writes is not None:
                 with current(event):
-                    finish()
+                    writes.own()
             transport.settle(event)
+
+    async def _hand(self, handed: Sequence[tuple[EventT[Any], Callable[[], None]]]) -> None:
+        """Write the handed state and wait until its changelog records are acknowledged."""
+        producer = self.app.producer
+        if not isinstance(producer, transport.Producer):
+            raise transport.WrongTransport("handed state needs the batching transport's producer")
+        futures = []
+        for event, write in handed:
+            with current(event):
+                futures += producer.sent_by(write)
+        await producer.acknowledged(futures)
+
+    def _fenced(self, event: EventT[Any]) -> bool:
+        if transport.revoked(event):
+            self._fence()
+            return True
+        return False
 
     def _fence(self) -> None:
         """A run left unwritten and unsettled: its offsets are not committed."""
         self.runtime.metrics.fenced.labels(type(self).__name__).inc()
 
-    async def apply_records(self, records: Sequence[Record]) -> Callable[[], None] | None:
-        """Skip what the watermark covers, apply the rest; return the state and watermark writes."""
+    async def apply_records(self, records: Sequence[Record]) -> Writes | None:
+        """Skip what the watermark covers, apply the rest; return the table writes to make."""
         topic = records[0].topic
         mark = self.watermark(topic)
         fresh = [record for record in records if record.offset > mark]
@@ -194,21 +234,24 @@ class BatchProcessor(abc.ABC):
             self.runtime.metrics.events.labels(topic, "unknown", "replayed").inc(skipped)
         if not fresh:
             return None
-        store = await self.apply_partition(fresh)
+        written = await self.apply_partition(fresh)
+        if not isinstance(written, Writes):
+            written = Writes(written)
+        store = written.own
         last = str(fresh[-1].offset).encode()
 
-        def finish() -> None:
+        def own() -> None:
             store()
             self.table[watermark_key(topic)] = last
 
-        return finish
+        return Writes(own, written.handed)
 
     def watermark(self, topic: str) -> int:
         data = self.table.get(watermark_key(topic))
         return int(data) if data is not None else -1
 
     @abc.abstractmethod
-    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
+    async def apply_partition(self, records: Sequence[Record]) -> Written:
         """Apply one partition's run of records: decode, rules, emit; return the table writes.
 
         The writes are returned rather than done so that they happen only after
@@ -237,4 +280,4 @@ class BatchProcessor(abc.ABC):
         )
 
 
-__all__ = ["BatchProcessor", "RawRecord", "is_reserved", "watermark_key"]
+__all__ = ["BatchProcessor", "RawRecord", "Writes", "Written", "is_reserved", "watermark_key"]

@@ -48,7 +48,7 @@ two kinds would share an entry (ids are uuids or hashes, so they do not).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -70,7 +70,7 @@ from streams.common.events import meta, short_name, to_millis
 from streams.common.identifiers import identity_keys, parse_key
 from streams.identity import tables, views
 from streams.identity.handoff import PROFILE_COMMAND, Handoff, Sent
-from streams.processor import BatchProcessor
+from streams.processor import BatchProcessor, Writes
 
 if TYPE_CHECKING:
     import faust
@@ -121,7 +121,7 @@ class Resolver(BatchProcessor):
         async with stage.lock:  # stage 2's state is written here too (see handoff)
             await super().apply_round(runs)
 
-    async def apply_partition(self, records: Sequence[Record]) -> Callable[[], None]:
+    async def apply_partition(self, records: Sequence[Record]) -> Writes:
         work = tables.Work(self.load)
         handoff = self.handoff(records[0].partition)
         for record in records:
@@ -131,7 +131,7 @@ class Resolver(BatchProcessor):
             runtime = self.runtime
             sends = await handoff.apply(sends, records[-1], runtime.encoder, runtime.decoder)
         await self.flush(work, sends)
-        return partial(self.store, work, handoff)
+        return Writes(partial(self.store, work), handoff.store if handoff is not None else None)
 
     def handoff(self, partition: int) -> Handoff | None:
         """Stage 2 of this worker when it holds ``partition`` (:mod:`streams.identity.handoff`)."""
@@ -140,10 +140,8 @@ class Resolver(BatchProcessor):
             return None
         return Handoff(stage, partition)
 
-    def store(self, work: tables.Work, handoff: Handoff | None = None) -> None:
-        """Write each touched key once; called after the batch's emissions were flushed."""
-        if handoff is not None:
-            handoff.store()
+    def store(self, work: tables.Work) -> None:
+        """Write each touched key once; called after the batch's emissions and handed state."""
         for value, entry in work.entries.items():
             self.table[value.encode()] = tables.encode(entry)
 

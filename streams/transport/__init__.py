@@ -19,11 +19,13 @@ from streams.transport.api import (
 from streams.transport.batch import BatchMessage, RawRecord, RecordBatch, batch_of, iter_batch
 from streams.transport.driver import BATCH_SCHEME
 from streams.transport.exceptions import NotABatch, TransportError, WrongTransport
+from streams.transport.producer import Producer
 
 __all__ = [
     "BATCH_SCHEME",
     "BatchMessage",
     "NotABatch",
+    "Producer",
     "RawRecord",
     "RecordBatch",
     "Run",

@@ -8,7 +8,8 @@ and changes one thing about delivery: for topics declared with
 one topic-partition become ONE Faust message, so the dispatch cost is paid per
 batch. It also mends two hazards of Faust's own consumer for every topic: a
 fetch that loses records around a rebalance's seek (:meth:`Consumer._getmany`)
-and a commit that runs ahead of the producer (:meth:`Consumer._commit_tps`).
+and a commit that runs ahead of the producer (:meth:`Consumer._commit_tps`,
+:mod:`streams.transport.producer`).
 
 Why this is safe
 ----------------
@@ -48,12 +49,14 @@ from typing import Any, ClassVar
 
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import aiokafka as faust_aiokafka
-from faust.types import TP, ConsumerT, TransportT
+from faust.types import TP, ConsumerT, ProducerT, TransportT
 from faust.types.transports import ConsumerCallback
 from faust.types.tuples import ConsumerMessage, Message
 
 from streams.transport.batch import BatchMessage, RawRecord, RecordBatch, in_flow
+from streams.transport.exceptions import ChangelogNotAcknowledged
 from streams.transport.ledger import Ledger
+from streams.transport.producer import Producer
 
 BATCH_SCHEME = "omnibatch"
 
@@ -186,21 +189,23 @@ class Consumer(faust_aiokafka.Consumer):
     async def _commit_tps(self, tps: Any, start_new_transaction: bool) -> bool:
         """Flush the producer between choosing the offsets and committing them.
 
-        Faust commits source offsets without flushing the producer, so a
-        changelog or view record buffered for an already processed batch could
-        be lost with a crash just after the commit. One flush per commit
-        interval (not per batch) closes that gap. The offsets are chosen
-        *before* the flush: a run settled while the flush waits has its table
-        writes in the buffer behind it, so it waits for the next commit.
-        (Faust's own ``_commit_tps`` is the same three steps without the flush.)
+        A commit must not pass a run whose changelog records no broker has
+        acknowledged, or a crash just after it loses those table writes for
+        good. Faust flushes before committing, but its flush is no barrier;
+        the transport's producer's is (:mod:`streams.transport.producer`).
+        The offsets are chosen *before* the flush: a run settled while the
+        flush waits has its table writes in the buffer behind it, so it waits
+        for the next commit. A record that failed crashes the worker instead
+        of being committed past. (Faust's own ``_commit_tps`` is the same
+        three steps with its flush inside the last.)
         """
         offsets = self._filter_committable_offsets(tps)
         if not offsets:
             return False
-        await self.app.producer.flush()
         try:
+            await self.app.producer.flush()
             await self._handle_attached(offsets)
-        except ProducerSendError as exc:
+        except (ProducerSendError, ChangelogNotAcknowledged) as exc:
             await self.crash(exc)
             return False
         return bool(
@@ -213,13 +218,14 @@ class Consumer(faust_aiokafka.Consumer):
 
 
 class Transport(faust_aiokafka.Transport):
-    """Faust's aiokafka transport with the batching consumer; the producer is unchanged.
+    """Faust's aiokafka transport with the batching consumer and the acknowledging producer.
 
     ``batch_topics`` is per app (each app builds its own transport from its
     broker URL), filled by :func:`streams.transport.batch_topic`.
     """
 
     Consumer: ClassVar[type[ConsumerT]] = Consumer
+    Producer: ClassVar[type[ProducerT]] = Producer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
+import faust
 import pytest
 from faust.types import TP
 
 from streams.batching import RawRecord
-from streams.processor import BatchProcessor, watermark_key
+from streams.processor import BatchProcessor, Writes, watermark_key
+from streams.transport import BATCH_SCHEME, Producer, register
 from streams.transport.batch import BatchMessage, RecordBatch
 
 
@@ -191,3 +194,76 @@ def test_a_run_taken_after_the_revoke_began_is_not_applied() -> None:
     asyncio.run(processor.apply_round([stale]))  # type: ignore[list-item]
     assert processor.log == []
     assert not done(stale[0])
+
+
+def changelogs(processor: BatchProcessor, log: list[Any], during: Callable[[], None]) -> Producer:
+    """The transport's producer, its wait for acknowledgements replaced by a log entry.
+
+    The entry records what the table held when the wait began: the run's own
+    writes must not be there yet.
+    """
+    register()
+    producer = faust.App("rounds-unit", broker=f"{BATCH_SCHEME}://127.0.0.1:1").producer
+    assert isinstance(producer, Producer)
+
+    async def acknowledged(futures: Any) -> None:
+        log.append(("changelog acks", sorted(processor.table)))
+        during()
+
+    producer.acknowledged = acknowledged  # type: ignore[method-assign]
+    return producer
+
+
+class Handing(Recorder):
+    """A stage-1 processor that also writes stage 2's table in process (the identity hand-off)."""
+
+    def __init__(self, app: App = APP, during: Callable[[], None] = lambda: None) -> None:
+        super().__init__()
+        self.app = SimpleNamespace(producer=changelogs(self, self.log, during))  # type: ignore[assignment]
+
+    async def apply_partition(self, records: Sequence[Any]) -> Writes:
+        store = await super().apply_partition(records)
+        first = records[0]
+
+        def handed() -> None:
+            self.log.append(("handed", first.topic, first.partition))
+
+        return Writes(store, handed)
+
+
+def test_handed_state_is_acknowledged_before_the_run_is_written_as_applied() -> None:
+    # The other way round, a crash between the two changelogs lost the handed
+    # state for good: the rerun found the run applied (watermark, event ids).
+    processor = Handing()
+    a = run("t1", 0, range(0, 3))
+    asyncio.run(processor.apply_round([a]))  # type: ignore[list-item]
+    assert processor.log == [
+        ("apply", "t1", 0),
+        "flush",
+        ("handed", "t1", 0),
+        ("changelog acks", []),
+        ("store", "t1", 0),
+    ]
+    assert processor.table[watermark_key("t1")] == b"2"
+    assert done(a[0])
+
+
+def test_a_run_revoked_while_its_handed_state_is_acknowledged_is_not_written_as_applied() -> None:
+    app = App()
+    processor = Handing(app, revoke_during_flush(app, "suspended"))
+    moved = run("t1", 0, range(0, 3), app=app)
+    asyncio.run(processor.apply_round([moved]))  # type: ignore[list-item]
+    assert processor.log[-1] == ("changelog acks", [])
+    assert watermark_key("t1") not in processor.table
+    assert not done(moved[0])
+
+
+def test_rounds_without_handed_state_do_not_wait_for_the_changelogs() -> None:
+    processor = Recorder()
+    processor.app = SimpleNamespace(producer=changelogs(processor, processor.log, lambda: None))  # type: ignore[assignment]
+    asyncio.run(processor.apply_round([run("t1", 0, range(0, 3))]))  # type: ignore[list-item]
+    assert not [
+        entry
+        for entry in processor.log
+        if isinstance(entry, tuple) and entry[0] == "changelog acks"
+    ]
