@@ -56,7 +56,7 @@ from faust.types.tuples import ConsumerMessage, Message
 from streams.transport.batch import BatchMessage, RawRecord, RecordBatch, in_flow
 from streams.transport.exceptions import ChangelogNotAcknowledged
 from streams.transport.ledger import Ledger
-from streams.transport.producer import Producer
+from streams.transport.producer import STOP_FLUSH_S, Producer
 
 BATCH_SCHEME = "omnibatch"
 
@@ -203,8 +203,15 @@ class Consumer(faust_aiokafka.Consumer):
         if not offsets:
             return False
         try:
-            await self.app.producer.flush()
+            # Stopping, the wait is bounded: a worker whose brokers are gone must still exit
+            # on SIGTERM (its offsets stay uncommitted, so the runs are redone after it).
+            await asyncio.wait_for(
+                self.app.producer.flush(), STOP_FLUSH_S if self.should_stop else None
+            )
             await self._handle_attached(offsets)
+        except TimeoutError:
+            self.log.warning("changelog records not acknowledged at stop: nothing committed")
+            return False
         except (ProducerSendError, ChangelogNotAcknowledged) as exc:
             await self.crash(exc)
             return False

@@ -33,7 +33,7 @@ from streams.transport.exceptions import ChangelogNotAcknowledged
 
 log = logging.getLogger(__name__)
 ACK_POLL_S = 0.05  # how long one wait lasts before Faust's flush is asked again
-STOP_FLUSH_S = 30.0  # how long a stopping worker waits for its last changelog records
+STOP_FLUSH_S = 10.0  # per wait: how long a stopping worker waits for its last changelog records
 
 
 class Producer(faust_aiokafka.Producer):

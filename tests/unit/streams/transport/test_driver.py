@@ -180,6 +180,29 @@ def test_a_run_settled_during_the_commit_flush_waits_for_the_next_commit(
     assert consumer._new_offset(SRC) == 10, "the next commit takes it"
 
 
+def test_a_stopping_worker_whose_changelogs_hang_commits_nothing_and_goes_on_stopping(
+    app: faust.App, consumer: Consumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("streams.transport.driver.STOP_FLUSH_S", 0.1)
+    handed_over(consumer, 0, 4).acked = True
+    committed: list[dict[TP, int]] = []
+
+    async def flush() -> None:
+        await asyncio.sleep(3600)  # the brokers are gone: nothing is ever acknowledged
+
+    async def commit_offsets(offsets: dict[TP, int], **_: Any) -> bool:
+        committed.append(dict(offsets))
+        return True
+
+    app._producer = SimpleNamespace(flush=flush)  # type: ignore[assignment]
+    consumer._commit_offsets = commit_offsets  # type: ignore[method-assign]
+    consumer._stopped.set()  # SIGTERM: the consumer is stopping
+    assert not asyncio.run(
+        asyncio.wait_for(consumer._commit_tps([SRC], start_new_transaction=False), 5)
+    )
+    assert committed == []
+
+
 def test_a_batch_message_is_committed_past_its_last_record_once_settled(
     consumer: Consumer,
 ) -> None:
