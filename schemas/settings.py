@@ -142,7 +142,11 @@ class StreamsSettings(BaseModel):
         default=32 * 1024 * 1024, description="of that, what memtables may hold before a flush"
     )
     rocksdb_write_buffer_bytes: int = Field(default=4 * 1024 * 1024, description="per memtable")
-    producer_linger_ms: int = 5
+    producer_linger_ms: int = Field(
+        default=1,
+        description="how long both producers wait to fill a batch; identity waits for its "
+        "handed state's changelog records every round (5 ms: B2 p50 329 ms at 1k/s, 1 ms: 118 ms)",
+    )
     batch_max_records: int = 1000
     batch_max_wait_s: float = 0.05
     batching: Literal["transport", "take"] = Field(
