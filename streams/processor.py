@@ -39,7 +39,8 @@ Order of a run (an outbox, in effect):
 Steps 2 and 3 are round trips to the brokers, so they are shared: the runs of
 different partitions that are already waiting (at most
 ``OMNI_STREAMS__ROUND_MAX_RUNS``, default 64) form a round, each is applied
-(step 1), then one flush, then each run's writes (step 3).
+(step 1), then one flush, then the round's handed state and one wait for it,
+then each run's own writes (step 4).
 
 A crash before 4 leaves the state as it was: the run is applied again and
 its emissions repeat with the same deterministic ids (views are upserts, and
