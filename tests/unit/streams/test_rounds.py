@@ -18,7 +18,7 @@ import pytest
 from faust.types import TP
 
 from streams.batching import RawRecord
-from streams.processor import BatchProcessor, Writes, watermark_key
+from streams.processor import BatchProcessor, Writes, by_table_partition, watermark_key
 from streams.transport import BATCH_SCHEME, Producer, register
 from streams.transport.batch import BatchMessage, RecordBatch
 
@@ -84,12 +84,14 @@ class Recorder(BatchProcessor):
 
     def __init__(self) -> None:
         self.log: list[Any] = []
+        self.applied: list[list[tuple[str, int]]] = []  # each pass: its records' (topic, offset)
         self.runtime = Runtime(Out(self.log))  # type: ignore[assignment]
         self.table = {}  # type: ignore[assignment]
 
     async def apply_partition(self, records: Sequence[Any]) -> Callable[[], None]:
         first = records[0]
         self.log.append(("apply", first.topic, first.partition))
+        self.applied.append([(r.topic, r.offset) for r in records])
 
         def store() -> None:
             self.log.append(("store", first.topic, first.partition))
@@ -126,17 +128,54 @@ def test_runs_of_different_partitions_share_one_flush_then_write_in_order() -> N
     assert done(b[0])
 
 
-def test_a_second_run_of_a_partition_sees_the_first_one_written() -> None:
+def test_a_partitions_runs_are_applied_in_one_pass_with_one_flush() -> None:
+    # One by one, each repeat of a partition cost a flush and a round trip first.
     processor = Recorder()
-    first, second = run("t1", 0, range(0, 2)), run("t2", 0, range(0, 2))
-    asyncio.run(processor.apply_round([first, second]))  # type: ignore[list-item]
+    round_ = [
+        run("t1", 0, range(0, 2)),
+        run("t3", 1, range(0, 2)),  # the test's table is one dict: other topic, other key
+        run("t2", 0, range(5, 7)),
+        run("t1", 0, range(2, 3)),  # a second fetch of the same topic-partition
+    ]
+    asyncio.run(processor.apply_round(round_))  # type: ignore[arg-type]
     assert processor.log == [
         ("apply", "t1", 0),
+        ("apply", "t3", 1),
         "flush",
         ("store", "t1", 0),
-        ("apply", "t2", 0),
-        "flush",
-        ("store", "t2", 0),
+        ("store", "t3", 1),
+    ]
+    assert processor.applied[0] == [("t1", 0), ("t1", 1), ("t2", 5), ("t2", 6), ("t1", 2)]
+    assert processor.table[watermark_key("t1")] == b"2"
+    assert processor.table[watermark_key("t2")] == b"6"
+    assert all(done(event) for event, _ in round_)
+
+
+def test_each_topic_of_a_pass_is_skipped_by_its_own_watermark() -> None:
+    processor = Recorder()
+    processor.table[watermark_key("t2")] = b"6"
+    round_ = [run("t1", 0, range(0, 3)), run("t2", 0, range(5, 8))]
+    asyncio.run(processor.apply_round(round_))  # type: ignore[arg-type]
+    assert processor.applied == [[("t1", 0), ("t1", 1), ("t1", 2), ("t2", 7)]]
+    assert processor.table[watermark_key("t1")] == b"2"
+    assert processor.table[watermark_key("t2")] == b"7"
+
+
+def test_by_table_partition_joins_runs_and_keeps_their_order() -> None:
+    round_ = [
+        run("a", 0, range(0, 1)),
+        run("b", 1, range(0, 1)),
+        run("a", 0, range(1, 2)),
+        run("c", 0, range(0, 1)),
+    ]
+    joined = by_table_partition(round_)  # type: ignore[arg-type]
+    assert [[(r.topic, r.offset) for r in records] for _, records in joined] == [
+        [("a", 0), ("a", 1), ("c", 0)],
+        [("b", 0)],
+    ]
+    assert [events for events, _ in joined] == [
+        [round_[0][0], round_[2][0], round_[3][0]],
+        [round_[1][0]],
     ]
 
 
