@@ -225,6 +225,22 @@ def test_a_run_after_a_fenced_run_of_its_partition_is_not_applied() -> None:
     assert not done(second[0])
 
 
+def test_a_stale_run_does_not_fence_the_next_generations_run_of_its_partition() -> None:
+    # The stale run was fetched before a rebalance; the seek after it fetched the
+    # partition again. Fenced together, the fresh run was dropped and never fetched
+    # again, and the watermark of the run after it skipped its records.
+    app = App()
+    app.consumer_generation_id = 2
+    processor = Recorder()
+    stale = run("t1", 0, range(0, 3), generation=1, app=app)
+    fresh = run("t1", 0, range(0, 5), generation=2, app=app)
+    asyncio.run(processor.apply_round([stale, fresh]))  # type: ignore[list-item]
+    assert processor.applied == [[("t1", o) for o in range(5)]]
+    assert processor.table[watermark_key("t1")] == b"4"
+    assert done(fresh[0])
+    assert not done(stale[0])
+
+
 def test_a_run_taken_after_the_revoke_began_is_not_applied() -> None:
     app = App()
     processor = Recorder()
