@@ -286,3 +286,36 @@ def test_batches_marks_a_batch_done_only_after_the_body_returned() -> None:
         message.acked = True  # Faust acks the failed event too
     assert [m.settled for m in messages[:2]] == [True, False]
     assert not messages[2].claimed, "the agent never reached the third batch"
+
+
+def test_changelog_pauses_are_mirrored_into_aiokafka_both_ways() -> None:
+    """Faust's logical pauses of changelogs become aiokafka pauses; its resumes, resumes."""
+    from aiokafka.structs import TopicPartition
+
+    from streams.transport.driver import mirrored_pauses
+
+    log0, log1, log2 = (TopicPartition("app-t-changelog", p) for p in range(3))
+    source = TopicPartition("src", 0)
+    pause, resume = mirrored_pauses(
+        assigned={log0, log1, log2, source},
+        faust_paused={TP("app-t-changelog", 0), TP("app-t-changelog", 2), TP("src", 0)},
+        aiokafka_paused={log1, log2},
+        changelogs={"app-t-changelog"},
+    )
+    assert pause == {log0}  # paused by Faust, still fetched by aiokafka
+    assert resume == {log1}  # resumed by Faust (recovery, standby), still paused in aiokafka
+    assert all(type(tp) is TopicPartition for tp in pause | resume)  # aiokafka refuses tuples
+
+
+def test_only_assigned_changelogs_are_paused_and_sources_are_left_alone() -> None:
+    from aiokafka.structs import TopicPartition
+
+    from streams.transport.driver import mirrored_pauses
+
+    pause, resume = mirrored_pauses(
+        assigned={TopicPartition("src", 0)},
+        faust_paused={TP("app-t-changelog", 5), TP("src", 0)},
+        aiokafka_paused=set(),
+        changelogs={"app-t-changelog"},
+    )
+    assert (pause, resume) == (set(), set())
