@@ -266,12 +266,12 @@ class BatchProcessor(abc.ABC):
         if not isinstance(written, Writes):
             written = Writes(written)
         store = written.own
-        lasts = {record.topic: str(record.offset).encode() for record in fresh}
+        lasts = {record.topic: record.offset for record in fresh}  # each topic's is its last
 
         def own() -> None:
             store()
             for topic, last in lasts.items():
-                self.table[watermark_key(topic)] = last
+                self.table[watermark_key(topic)] = str(last).encode()
 
         return Writes(own, written.handed)
 
