@@ -173,6 +173,12 @@ class StreamsSettings(BaseModel):
         ge=1,
         description="queued partition runs applied before one outbox flush (1: a flush per run)",
     )
+    gc_young_objects: int = Field(
+        default=20_000,
+        ge=1,
+        description="allocations between two young-generation garbage collections "
+        "(CPython's default is 700; B1 4.5k ev/s at 700, 5.4k at 20k)",
+    )
     standby_replicas: int = 1
     table_partitions: int | None = Field(
         default=None, description="defaults to the source topic's partition count"

@@ -134,7 +134,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
         out=out,
     )
     metrics.install(app)
-    heap.install(app, metrics)
+    heap.install(app, metrics, settings.streams.gc_young_objects)
     for name in domains or registry.DOMAINS:
         registry.install(name, app, runtime)
     share_memory(app, settings.streams)

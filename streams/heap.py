@@ -15,6 +15,15 @@ full passes walk only what was allocated since. What is frozen is never
 collected; a cycle that becomes garbage later stays in memory, which for
 start-up and assignment objects is a few kilobytes at most.
 
+The young generation is collected every ``OMNI_STREAMS__GC_YOUNG_OBJECTS``
+allocations (net of deallocations) rather than CPython's 700. A worker
+allocates some dicts, dataclasses and tuples per event, nearly all of them
+freed by reference counting within the run; at 700 the collector traversed
+the run's live objects every few events. At 20,000, B1 went from 4.5k to
+5.4k events/s (224 to 187 CPU µs an event), measured back to back. The older
+generations keep CPython's ratios, so a cycle still lives at most a few
+young passes longer.
+
 SREs see every pass in ``omni_gc_pause_seconds{generation}``.
 """
 
@@ -37,13 +46,15 @@ def settle() -> int:
     return gc.get_freeze_count()
 
 
-def install(app: faust.App, metrics: Metrics) -> None:
-    """Freeze after every completed rebalance and time every collector pass."""
+def install(app: faust.App, metrics: Metrics, young_objects: int = 700) -> None:
+    """Freeze after every completed rebalance, set the young threshold, time every pass."""
 
     async def on_rebalance_complete(sender: Any, *args: Any, **kwargs: Any) -> None:
         settle()
 
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(young_objects, older, oldest)
     # One timer per process (a test may build several apps): the newest app's metrics.
     gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, _PauseTimer)]
     gc.callbacks.append(_PauseTimer(metrics))

@@ -69,15 +69,29 @@ class Deliveries:
 
 
 class Pump(threading.Thread):
-    """Produces ``items`` at up to ``rate`` records a second, then flushes."""
+    """Produces ``items`` at up to ``rate`` records a second, then flushes.
+
+    With ``hold_at``, the records from that index on go out at ``trickle_rate``
+    only, until :meth:`release`: a scenario whose steps take longer than
+    planned (a busy machine) still has a stream flowing for its last step,
+    instead of one that ended before the step began.
+    """
 
     def __init__(
-        self, kafka: KafkaSettings, items: list[Sendable], rate: float | None = None
+        self,
+        kafka: KafkaSettings,
+        items: list[Sendable],
+        rate: float | None = None,
+        hold_at: int | None = None,
+        trickle_rate: float = 20.0,
     ) -> None:
         super().__init__(name="fault-pump", daemon=True)
         self.producer = Producer({**kafka.as_producer_dict(), "queue.buffering.max.ms": 5})
         self.items = items
         self.rate = rate
+        self.hold_at = hold_at
+        self.trickle_rate = trickle_rate
+        self._released = threading.Event()
         self.sent = 0
         self.deliveries = Deliveries()
         self.error: BaseException | None = None
@@ -94,15 +108,21 @@ class Pump(threading.Thread):
         finally:
             self.finished_at = time.monotonic()
 
+    def release(self) -> None:
+        """Let the held records go out at the full rate."""
+        self._released.set()
+
     def _produce_all(self) -> None:
-        started = time.monotonic()
+        due = time.monotonic()
         for item in self.items:
             if self._halt.is_set():
                 return
-            if self.rate:
-                ahead = started + self.sent / self.rate - time.monotonic()
+            rate = self._rate_now()
+            if rate:
+                ahead = due - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)
+                due += 1.0 / rate  # a fixed schedule: a stall is caught up after
             self._produce(item)
             self.sent += 1
             if self.sent % 256 == 0:
@@ -116,6 +136,12 @@ class Pump(threading.Thread):
                 return
             except BufferError:  # the local queue is full: serve delivery reports, retry
                 self.producer.poll(0.1)
+
+    def _rate_now(self) -> float | None:
+        held = self.hold_at is not None and self.sent >= self.hold_at
+        if held and not self._released.is_set():
+            return self.trickle_rate
+        return self.rate
 
     def wait_sent(self, count: int, timeout_s: float = 600.0) -> None:
         """Block until ``count`` records were handed to the producer."""

@@ -82,8 +82,10 @@ class FaultRun:
     def encode(self, events: Iterable[Outgoing]) -> list[Sendable]:
         return encode(self.codec.encoder, self.env.prefix, events)
 
-    def pump(self, items: list[Sendable], rate: float | None = None) -> Pump:
-        pump = Pump(self.env.settings.kafka, items, rate)
+    def pump(
+        self, items: list[Sendable], rate: float | None = None, hold_at: int | None = None
+    ) -> Pump:
+        pump = Pump(self.env.settings.kafka, items, rate, hold_at)
         pump.start()
         self.note(f"producer started: {len(items)} records" + (f" at {rate:.0f}/s" if rate else ""))
         return pump

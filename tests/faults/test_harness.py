@@ -7,7 +7,8 @@ import random
 from typing import Any
 
 from schemas.catalogue import CART_VIEW, STOCK_LEVEL_VIEW
-from tests.faults.pump import Sendable
+from schemas.settings import KafkaSettings
+from tests.faults.pump import Pump, Sendable
 from tests.faults.replay import InputEvent, Replay
 from tests.faults.test_duplicates import COPIES, tripled
 from tests.faults.test_worker_crash import RECOVERY_S, kill_points, stream_seconds
@@ -90,3 +91,15 @@ def test_kill_points_are_sorted_and_inside_the_stream() -> None:
     rate = 100_000 / stream_seconds(5)
     # one kill per recovery slot, each a few seconds of jitter after the slot's start
     assert min(b - a for a, b in itertools.pairwise(points)) > rate * (RECOVERY_S - 5)
+
+
+def test_a_held_pump_trickles_from_its_hold_until_released() -> None:
+    items = [Sendable("t", b"k", b"v", str(n)) for n in range(10)]
+    pump = Pump(KafkaSettings(), items, rate=300.0, hold_at=6, trickle_rate=20.0)
+    rates = []
+    for sent in (0, 5, 6, 9):
+        pump.sent = sent
+        rates.append(pump._rate_now())
+    pump.release()
+    rates.append(pump._rate_now())
+    assert rates == [300.0, 300.0, 20.0, 20.0, 300.0]

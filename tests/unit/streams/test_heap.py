@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import faust
 import pytest
@@ -52,3 +53,25 @@ def test_every_pass_is_observed_by_generation_once_per_process(unfrozen: None) -
     assert _observed(second, 2) == before + 1
     assert _observed(first, 2) == 0, "an older app's timer is still installed"
     assert sum(isinstance(c, heap._PauseTimer) for c in gc.callbacks) == 1
+
+
+def test_install_sets_the_young_threshold_and_keeps_the_older_ratios() -> None:
+    saved = gc.get_threshold()
+    try:
+        heap.install(faust.App("heap-c", broker="memory://"), Metrics(), young_objects=12_345)
+        assert gc.get_threshold() == (12_345, saved[1], saved[2])
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_the_workers_app_takes_its_young_threshold_from_the_settings(tmp_path: Path) -> None:
+    from schemas.settings import Settings, StreamsSettings
+    from streams.app import create_app
+
+    saved = gc.get_threshold()
+    try:
+        streams = StreamsSettings(gc_young_objects=4_321, data_dir=tmp_path)
+        create_app(Settings(streams=streams))
+        assert gc.get_threshold()[0] == 4_321
+    finally:
+        gc.set_threshold(*saved)
