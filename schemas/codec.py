@@ -84,16 +84,49 @@ def _registry_call(what: str, call: Callable[[], Any]) -> Any:
         raise RegistryError(f"{what}: {exc}") from exc
 
 
+RAW_LOGICAL_TYPES = frozenset({"timestamp-millis", "uuid"})
+
+
+def without_logical_types(schema: Any) -> Any:
+    """Schema JSON with the timestamp-millis and uuid annotations taken off.
+
+    fastavro then reads those fields as the long and the string the wire
+    holds, instead of building an aware ``datetime`` and a ``UUID``.
+    """
+    if isinstance(schema, list):
+        return [without_logical_types(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        k: without_logical_types(v)
+        for k, v in schema.items()
+        if not (k == "logicalType" and v in RAW_LOGICAL_TYPES)
+    }
+
+
 class FastDecoder:
     """Decodes wire-format bytes with writer schemas cached by id.
 
     Records are resolved onto our current schema of the same name when we know
     it, so a consumer sees today's fields (with defaults) even for old writers.
+
+    With ``logical_types=False`` timestamps come as epoch milliseconds and
+    uuids as text: what the processors' rules keep anyway
+    (:mod:`streams.common.events`). Building and taking apart the
+    ``datetime`` and ``UUID`` was a fifth of an event's decode (12.5 against
+    9.8 µs for a 368-byte interaction, envelope read included).
     """
 
-    def __init__(self, client: SchemaRegistryClient, schema_set: SchemaSet | None = None) -> None:
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        schema_set: SchemaSet | None = None,
+        *,
+        logical_types: bool = True,
+    ) -> None:
         self._client = client
         self._schema_set = schema_set
+        self._logical_types = logical_types
         self._by_id: dict[int, tuple[str, Any, Any]] = {}
 
     def decode(self, data: bytes | None) -> Decoded:
@@ -130,16 +163,24 @@ class FastDecoder:
             raise RegistryError(f"fetching schema {schema_id}: {exc}") from exc
         if not schema.schema_str:
             raise UnknownSchemaId(f"schema id {schema_id} has no schema text")
-        writer = fastavro.parse_schema(json.loads(schema.schema_str))
+        writer = fastavro.parse_schema(self._plain(json.loads(schema.schema_str)))
         record = _full_name(writer)
         reader = None
         if self._schema_set is not None and record in self._schema_set.records():
-            reader = self._schema_set.parsed(record)
+            reader = self._reader(self._schema_set, record)
             # fastavro compares the two schemas, deeply, on every call (17 µs of a
             # 34 µs decode here) to skip resolution when they are equal: compare once.
             if reader == writer:
                 reader = None
         return record, writer, reader
+
+    def _plain(self, schema: Any) -> Any:
+        return schema if self._logical_types else without_logical_types(schema)
+
+    def _reader(self, schema_set: SchemaSet, record: str) -> Any:
+        if self._logical_types:
+            return schema_set.parsed(record)
+        return fastavro.parse_schema(without_logical_types(schema_set.expanded(record)))
 
 
 def _full_name(parsed: Any) -> str:

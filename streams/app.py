@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     out = Output(settings)
     runtime = Runtime(
         settings=settings,
-        decoder=FastDecoder(client, schema_set),
+        decoder=FastDecoder(client, schema_set, logical_types=False),
         encoder=FastEncoder(client, schema_set),
         dead_letters=DeadLetters(out, settings, metrics),
         metrics=metrics,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import struct
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import fastavro
 import pytest
@@ -137,3 +139,37 @@ def test_an_older_writer_is_resolved_onto_our_schema(contract_env: ContractEnv) 
     decoded = FastDecoder(contract_env.client, contract_env.schema_set).decode(data)
     assert decoded.value["currency"] == "EUR"
     assert decoded.value["sku"] == value["sku"]
+
+
+def _as_wire(value: object) -> object:
+    """A logical-type decode as the raw one should read: epoch millis and uuid text."""
+    if isinstance(value, datetime):
+        return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _as_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_wire(v) for v in value]
+    return value
+
+
+def test_without_logical_types_every_event_reads_as_its_wire_values(
+    contract_env: ContractEnv,
+) -> None:
+    encoder = FastEncoder(contract_env.client, contract_env.schema_set)
+    logical = FastDecoder(contract_env.client, contract_env.schema_set)
+    raw = FastDecoder(contract_env.client, contract_env.schema_set, logical_types=False)
+    converted = enveloped = 0
+    for seed, record in enumerate(r for t in ALL_TOPICS for r in t.records):
+        topic = topic_for_record(record).physical(contract_env.prefix)
+        data = encoder.encode(topic, record, sample(record, seed))
+        fancy, plain = logical.decode(data).value, raw.decode(data).value
+        assert plain == _as_wire(fancy), record
+        converted += plain != fancy
+        if "envelope" in plain:
+            enveloped += 1
+            assert isinstance(plain["envelope"]["occurred_at"], int), record
+            assert isinstance(plain["envelope"]["event_id"], str), record
+    assert converted > 10
+    assert enveloped > 10
