@@ -173,6 +173,10 @@ class StreamsSettings(BaseModel):
         ge=1,
         description="queued partition runs applied before one outbox flush (1: a flush per run)",
     )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="the worker's event loop (uvloop: B1 5.85k -> 6.03k ev/s back to back)",
+    )
     gc_young_objects: int = Field(
         default=20_000,
         ge=1,

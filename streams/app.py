@@ -8,11 +8,13 @@ from a ``Settings`` object, and nothing reads the environment behind our back.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import faust
+import uvloop
 
 from schemas.admin import ensure_changelogs, make_admin
 from schemas.avro import SchemaSet, load_schema_set
@@ -68,6 +70,20 @@ class Runtime:
             "max_write_buffer_number": 2,
             "driver": "rocksdict",
         }
+
+
+def use_event_loop(name: str) -> None:
+    """Make the loops this process creates from now on uvloop's, or asyncio's own.
+
+    Set before the app exists: Faust's main loop and the consumer thread's
+    (aiokafka runs there) are both created later through the policy. uvloop
+    runs the loop's callbacks, timers and socket I/O in C; the worker spends
+    a tenth of its time in the loop itself.
+    """
+    if name == "uvloop":
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    else:
+        asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
 
 
 def faust_config(settings: Settings) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from faust.worker import Worker
 from schemas.exceptions import ContractError
 from schemas.settings import Settings
 from streams import cleanstop
-from streams.app import create_app, declare_changelogs
+from streams.app import create_app, declare_changelogs, use_event_loop
 from streams.restore import restore
 from streams.transport.producer import stopped_clean
 
@@ -35,6 +35,7 @@ def worker(
     if web_port:
         updates["web_port"] = web_port
     settings = settings.model_copy(update={"streams": settings.streams.model_copy(update=updates)})
+    use_event_loop(settings.streams.event_loop)
     app = create_app(settings)
     declare_changelogs(app, settings)
     datadir = Path(app.conf.datadir)
