@@ -15,6 +15,7 @@ from typing import Any
 
 from schemas.catalogue import CART_EVENTS
 from streams.carts import model, rules
+from streams.common.events import wire_millis
 from streams.common.outcome import Applied
 
 CART_RECORDS = frozenset(name.rpartition(".")[2] for name in CART_EVENTS.records)
@@ -63,4 +64,4 @@ def unship(data: Mapping[str, Any] | None) -> model.Cart | None:
 
 def view(cart: model.Cart | None) -> dict[str, Any] | None:
     """``omni.view.CartView`` or None for a tombstone (merged away or deleted)."""
-    return None if cart is None else model.to_view(cart)
+    return None if cart is None else model.to_view(cart, wire_millis)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.common.events import require, to_datetime
+from streams.common.events import Stamp, require, to_datetime
 
 STATE_VERSION = 1
 DEFAULT_CURRENCY = "EUR"
@@ -70,32 +70,35 @@ def summary(cart: Cart | None) -> dict[str, Any] | None:
     return {"item_count": count, "total_minor": total, "currency": cur}
 
 
-def to_view(cart: Cart) -> dict[str, Any] | None:
-    """``omni.view.CartView``; ``None`` for a merged cart, meaning: emit a tombstone."""
+def to_view(cart: Cart, stamp: Stamp = to_datetime) -> dict[str, Any] | None:
+    """``omni.view.CartView``; ``None`` for a merged cart, meaning: emit a tombstone.
+
+    ``stamp`` writes the times (see :func:`streams.context.model.to_view`).
+    """
     if cart.merged_into is not None:
         return None
     count, total, cur = totals(cart)
     return {
         "cart_key": cart.cart_key,
         "customer_id": cart.customer_id,
-        "items": [_line_view(line) for line in cart.lines.values()],
+        "items": [_line_view(line, stamp) for line in cart.lines.values()],
         "item_count": count,
         "total_minor": total,
         "currency": cur,
         "status": cart.status,
         "merged_into": None,
-        "updated_at": to_datetime(cart.updated_at),
+        "updated_at": stamp(cart.updated_at),
         "version": cart.version,
     }
 
 
-def _line_view(line: Line) -> dict[str, Any]:
+def _line_view(line: Line, stamp: Stamp) -> dict[str, Any]:
     return {
         "sku": line.sku,
         "quantity": line.quantity,
         "unit_price_minor": line.unit_price_minor,
         "currency": line.currency,
-        "added_at": to_datetime(line.added_at),
+        "added_at": stamp(line.added_at),
     }
 
 

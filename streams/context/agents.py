@@ -40,7 +40,7 @@ from streams.carts import agents as cart_side
 from streams.carts import model as cart_model
 from streams.carts import rules as cart_rules
 from streams.common import idempotency
-from streams.common.events import event_id_text, meta, short_name, to_millis
+from streams.common.events import event_id_text, meta, short_name, to_millis, wire_millis
 from streams.common.outcome import Applied, Rejected
 from streams.context import model, rules, tables, views
 from streams.identity.tables import CANONICAL_KIND_HEADER
@@ -408,7 +408,7 @@ class ProfileProcessor(BatchProcessor):
         for key in sorted(batch.changed):
             ctx = batch.profiles[key].ctx
             value = encoder.encode(
-                self.context_view, "omni.view.CustomerContext", model.to_view(ctx)
+                self.context_view, "omni.view.CustomerContext", model.to_view(ctx, wire_millis)
             )
             await self.runtime.out.send(self.context_view, key.encode(), value)
             metrics.views.labels("customer-context").inc()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.common.events import require, to_datetime
+from streams.common.events import Stamp, require, to_datetime
 from streams.common.idempotency import Stamped, stamped_from_list, stamped_to_list
 from streams.common.identifiers import identifier_set, ordered
 
@@ -126,9 +126,13 @@ def journey_stage(ctx: Context) -> str:
     return "awareness"
 
 
-def to_view(ctx: Context) -> dict[str, Any]:
-    """``omni.view.CustomerContext``; a merged-away or erased profile shows only that."""
-    view = _blank(ctx)
+def to_view(ctx: Context, stamp: Stamp = to_datetime) -> dict[str, Any]:
+    """``omni.view.CustomerContext``; a merged-away or erased profile shows only that.
+
+    ``stamp`` writes the times: datetimes for the JSON API, the millis
+    themselves for the Avro view topic (:func:`streams.common.events.wire_millis`).
+    """
+    view = _blank(ctx, stamp)
     if ctx.merged_into is not None or ctx.erased:
         return view
     finished = sorted(
@@ -137,20 +141,20 @@ def to_view(ctx: Context) -> dict[str, Any]:
     view.update(
         identifiers=identifier_set(ctx.keys),
         traits={name: s.value for name, s in sorted(ctx.traits.items())},
-        recent_interactions=[_interaction_view(i) for i in ctx.interactions],
+        recent_interactions=[_interaction_view(i, stamp) for i in ctx.interactions],
         cart=dict(ctx.cart) if ctx.cart is not None else None,
         open_orders=[
-            _order_view(o)
+            _order_view(o, stamp)
             for o in sorted(ctx.orders.values(), key=lambda o: -o.placed_at)
             if o.status not in FINISHED_ORDER
         ],
-        recent_orders=[_order_view(o) for o in finished[:MAX_RECENT]],
+        recent_orders=[_order_view(o, stamp) for o in finished[:MAX_RECENT]],
         open_cases=[
-            _case_view(c)
+            _case_view(c, stamp)
             for c in sorted(ctx.cases.values(), key=lambda c: -c.opened_at)
             if c.status != "resolved"
         ],
-        consents=[_consent_view(k, s) for k, s in sorted(ctx.consents.items())],
+        consents=[_consent_view(k, s, stamp) for k, s in sorted(ctx.consents.items())],
         order_count=order_count(ctx),
         lifetime_value_minor=lifetime_value(ctx),
         currency=currency(ctx),
@@ -160,7 +164,7 @@ def to_view(ctx: Context) -> dict[str, Any]:
     return view
 
 
-def _blank(ctx: Context) -> dict[str, Any]:
+def _blank(ctx: Context, stamp: Stamp) -> dict[str, Any]:
     return {
         "customer_id": ctx.customer_id,
         "merged_into": ctx.merged_into,
@@ -178,49 +182,49 @@ def _blank(ctx: Context) -> dict[str, Any]:
         "last_channel": "unknown",
         "journey_stage": "awareness",
         "erased": ctx.erased,
-        "updated_at": to_datetime(ctx.updated_at),
+        "updated_at": stamp(ctx.updated_at),
         "version": ctx.version,
     }
 
 
-def _interaction_view(i: Interaction) -> dict[str, Any]:
+def _interaction_view(i: Interaction, stamp: Stamp) -> dict[str, Any]:
     return {
         "channel": i.channel,
         "type": i.type,
-        "occurred_at": to_datetime(i.at),
+        "occurred_at": stamp(i.at),
         "summary": i.summary,
     }
 
 
-def _order_view(o: OrderEntry) -> dict[str, Any]:
+def _order_view(o: OrderEntry, stamp: Stamp) -> dict[str, Any]:
     return {
         "order_id": o.order_id,
         "status": o.status,
         "fulfilment": o.fulfilment,
         "total_minor": o.total_minor,
         "currency": o.currency,
-        "placed_at": to_datetime(o.placed_at),
+        "placed_at": stamp(o.placed_at),
         "location_id": o.location_id,
     }
 
 
-def _case_view(c: CaseEntry) -> dict[str, Any]:
+def _case_view(c: CaseEntry, stamp: Stamp) -> dict[str, Any]:
     return {
         "case_id": c.case_id,
         "subject": c.subject,
         "status": c.status,
-        "opened_at": to_datetime(c.opened_at),
+        "opened_at": stamp(c.opened_at),
         "last_message": c.last_message,
     }
 
 
-def _consent_view(key: str, s: Stamped[bool]) -> dict[str, Any]:
+def _consent_view(key: str, s: Stamped[bool], stamp: Stamp) -> dict[str, Any]:
     channel, _, purpose = key.partition("/")
     return {
         "channel": channel,
         "purpose": purpose,
         "granted": s.value,
-        "updated_at": to_datetime(s.at),
+        "updated_at": stamp(s.at),
     }
 
 

@@ -123,3 +123,10 @@ def json_trip(data: dict[str, Any]) -> dict[str, Any]:
     out = orjson.loads(orjson.dumps(data))
     assert isinstance(out, dict)
     return out
+
+
+def encoded(view: dict[str, Any], fullname: str) -> bytes:
+    """``view`` as the Avro view topic holds it."""
+    buf = io.BytesIO()
+    schemaless_writer(buf, _parsed(fullname), view)
+    return buf.getvalue()

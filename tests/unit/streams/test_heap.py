@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
-from pathlib import Path
 
 import faust
 import pytest
@@ -60,18 +59,5 @@ def test_install_sets_the_young_threshold_and_keeps_the_older_ratios() -> None:
     try:
         heap.install(faust.App("heap-c", broker="memory://"), Metrics(), young_objects=12_345)
         assert gc.get_threshold() == (12_345, saved[1], saved[2])
-    finally:
-        gc.set_threshold(*saved)
-
-
-def test_the_workers_app_takes_its_young_threshold_from_the_settings(tmp_path: Path) -> None:
-    from schemas.settings import Settings, StreamsSettings
-    from streams.app import create_app
-
-    saved = gc.get_threshold()
-    try:
-        streams = StreamsSettings(gc_young_objects=4_321, data_dir=tmp_path)
-        create_app(Settings(streams=streams))
-        assert gc.get_threshold()[0] == 4_321
     finally:
         gc.set_threshold(*saved)

@@ -21,9 +21,10 @@ from streams.carts import (
     to_view,
 )
 from streams.carts.rules import Prices
+from streams.common.events import wire_millis
 from streams.common.idempotency import Seen, admit
 from streams.common.outcome import Applied, Rejected
-from tests.unit.streams.helpers import assert_view, event, json_trip, ms
+from tests.unit.streams.helpers import assert_view, encoded, event, json_trip, ms
 
 ANON = {"anonymous_id": "a1"}
 
@@ -210,6 +211,11 @@ def test_view_validates_and_totals_count_priced_lines() -> None:
     assert view is not None
     assert_view(view, "omni.view.CartView")
     assert (view["item_count"], view["total_minor"], view["customer_id"]) == (3, 500, "C1")
+    wire = to_view(cart, wire_millis)
+    assert wire is not None
+    assert encoded(wire, "omni.view.CartView") == encoded(view, "omni.view.CartView")
+    assert [type(i["added_at"]) for i in wire["items"]] == [int, int]
+    assert wire["updated_at"] == cart.updated_at
     cart_summary = summary(cart)
     assert cart_summary is not None
     assert_view(cart_summary, "omni.view.CartSummary")

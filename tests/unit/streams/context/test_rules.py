@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from streams.common.events import wire_millis
 from streams.common.idempotency import Seen, admit
 from streams.common.outcome import Applied, Redirected, Rejected
 from streams.context import (
@@ -26,7 +27,7 @@ from streams.context import (
     with_order,
 )
 from streams.context.model import MAX_INTERACTIONS
-from tests.unit.streams.helpers import assert_view, at, event, json_trip, ms
+from tests.unit.streams.helpers import assert_view, at, encoded, event, json_trip, ms
 
 IDS = {"customer_id": "C1"}
 
@@ -204,6 +205,20 @@ def test_open_and_recent_orders_and_open_cases_in_the_view() -> None:
     assert [o["order_id"] for o in view["open_orders"]] == ["O1"]
     assert [o["order_id"] for o in view["recent_orders"]] == ["O2"]
     assert [c["case_id"] for c in view["open_cases"]] == ["K1"]
+
+
+def test_the_view_topics_millis_encode_exactly_as_the_apis_datetimes() -> None:
+    ctx = _run(Context("C1"), _page(0), _consent(1, True), _page(2, "app"))
+    ctx = with_order(ctx, _order("O1", "shipped", t=3), 1000, ms(3))
+    ctx = with_case(ctx, _case("K1", "awaiting_agent", t=4), None, ms(4))
+    api, wire = to_view(ctx), to_view(ctx, wire_millis)
+    assert encoded(wire, "omni.view.CustomerContext") == encoded(api, "omni.view.CustomerContext")
+    times = [wire["updated_at"], wire["consents"][0]["updated_at"]]
+    times += [i["occurred_at"] for i in wire["recent_interactions"]]
+    times += [wire["open_orders"][0]["placed_at"], wire["open_cases"][0]["opened_at"]]
+    assert all(type(t) is int for t in times)
+    assert wire["recent_interactions"][0]["occurred_at"] == ms(2)
+    assert api["recent_interactions"][0]["occurred_at"] == at(2)
 
 
 def test_journey_stages() -> None:
