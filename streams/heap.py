@@ -46,7 +46,7 @@ def settle() -> int:
     return gc.get_freeze_count()
 
 
-def install(app: faust.App, metrics: Metrics, young_objects: int = 700) -> None:
+def install(app: faust.App, metrics: Metrics, young_objects: int) -> None:
     """Freeze after every completed rebalance, set the young threshold, time every pass."""
 
     async def on_rebalance_complete(sender: Any, *args: Any, **kwargs: Any) -> None:

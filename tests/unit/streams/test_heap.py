@@ -45,8 +45,9 @@ def test_settle_freezes_what_survives_and_collects_the_rest(unfrozen: None) -> N
 
 def test_every_pass_is_observed_by_generation_once_per_process(unfrozen: None) -> None:
     first, second = Metrics(), Metrics()
-    heap.install(faust.App("heap-a", broker="memory://"), first)
-    heap.install(faust.App("heap-b", broker="memory://"), second)
+    young = gc.get_threshold()[0]
+    heap.install(faust.App("heap-a", broker="memory://"), first, young)
+    heap.install(faust.App("heap-b", broker="memory://"), second, young)
     before = _observed(second, 2)
     gc.collect()
     assert _observed(second, 2) == before + 1
