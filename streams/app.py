@@ -22,6 +22,7 @@ from schemas.codec import FastDecoder, FastEncoder
 from schemas.registry import make_client
 from schemas.settings import Settings
 from streams import heap, transport
+from streams.changelog import Changelog
 from streams.dlq import DeadLetters
 from streams.metrics import Metrics
 from streams.output import Output
@@ -44,6 +45,7 @@ class Runtime:
     metrics: Metrics
     schema_set: SchemaSet
     out: Output
+    changelog: Changelog
     prices: PriceBook = field(default_factory=PriceBook)
     readers: dict[str, Reader] = field(default_factory=dict)
     # Stage 2 of the customer pipeline when this app runs it (see streams.identity.handoff).
@@ -140,6 +142,12 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
     client = make_client(settings.registry)
     metrics = Metrics()
     out = Output(settings)
+    changelog = Changelog(out)
+    producer = app.producer
+    if not isinstance(producer, transport.Producer):
+        raise transport.WrongTransport("the tables' changelogs need the transport's producer")
+    # Every commit, and the stop, waits until the changelog records are acknowledged.
+    producer.also_flush(changelog.flush)
     runtime = Runtime(
         settings=settings,
         decoder=FastDecoder(client, schema_set, logical_types=False),
@@ -148,6 +156,7 @@ def create_app(settings: Settings, *, domains: tuple[str, ...] | None = None) ->
         metrics=metrics,
         schema_set=schema_set,
         out=out,
+        changelog=changelog,
     )
     metrics.install(app)
     heap.install(app, metrics, settings.streams.gc_young_objects)

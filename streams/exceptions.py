@@ -6,6 +6,7 @@
         ├── InvalidIdentifier    an identity key or raw e-mail/phone that cannot be used
         ├── CorruptState         a table value the rules cannot read back
         ├── EmitFailed           Kafka did not acknowledge what a processor emitted
+        ├── UnsupportedTable     a table the changelog writer cannot write (not raw bytes)
         └── RestoreFailed        the bulk restore could not read a changelog to its end
 
 Business refusals (not enough stock, an order transition that is not allowed,
@@ -40,6 +41,15 @@ class EmitFailed(StreamsError):
 
     The run that emitted it must not write its state: the agent stops, and
     the run is applied again (with the same emissions) after a restart.
+    """
+
+
+class UnsupportedTable(StreamsError):
+    """A table written through :mod:`streams.changelog` that it cannot write as Faust would.
+
+    Its records would not read back as the table's own (a serializer other
+    than raw bytes), or no event is current to say the partition: a wiring
+    bug, raised before anything is written.
     """
 
 

@@ -1,13 +1,13 @@
 """What processors emit (views, commands, answers, facts, dead letters), through librdkafka.
 
 Faust's producer costs tens of microseconds of Python per record (a
-``FutureMessage``, a coroutine, the buffer) and a profile of the mixed
-workload put a third of a worker's time there. Emissions need none of
-Faust's bookkeeping: they are not table changelogs and their offsets are not
-tracked. So they go through one confluent-kafka producer per worker
-(librdkafka batches in C), with the same partitioner as Faust's
+``FutureMessage``, a coroutine, the buffer, aiokafka's batch builder) and a
+profile of the mixed workload put a third of a worker's time there. So a
+worker's emissions go through one confluent-kafka producer (librdkafka
+batches and compresses in C), with the same partitioner as Faust's
 (``murmur2_random``, see :meth:`schemas.settings.KafkaSettings.as_producer_dict`),
-``acks=all`` and idempotence. Faust's own producer keeps the changelogs.
+``acks=all`` and idempotence. The tables' changelog records take the same
+producer (:mod:`streams.changelog`), so one flush covers both.
 
 :meth:`Output.flush` is the outbox barrier of :mod:`streams.processor`: it
 returns once everything sent so far is acknowledged, and raises
@@ -17,7 +17,7 @@ returns once everything sent so far is acknowledged, and raises
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -40,7 +40,35 @@ class Output:
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
-            self._failed.append(f"{msg.topic()}: {err.str()}")
+            self.failed(err, msg)
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        partition: int,
+        on_delivery: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        """Queue one record for a given partition from synchronous code (table writes).
+
+        A full queue is waited out in place: it drains as the brokers
+        acknowledge, and the outbox flushes every round, so this is rare.
+        """
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value=value, key=key, partition=partition, on_delivery=on_delivery
+                )
+                return
+            except BufferError:
+                self._producer.poll(POLL_WAIT_S)
+            except KafkaException as exc:
+                raise EmitFailed(f"cannot produce to {topic}: {exc.args[0]}") from exc
+
+    def failed(self, err: KafkaError, msg: Message) -> None:
+        """Remember a record the brokers did not take: the next :meth:`flush` raises."""
+        self._failed.append(f"{msg.topic()}: {err.str()}")
 
     async def send(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None = None

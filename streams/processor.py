@@ -31,10 +31,12 @@ Order of a run of records (an outbox, in effect):
 3. write what the run hands to another processor's table in process (only
    identity does, :mod:`streams.identity.handoff`) and wait until its
    changelog records are acknowledged: it is an effect too;
-4. write the touched table keys, then the watermark; these must be durable
-   before the source offsets are committed: the batching transport flushes
-   before each commit (once per commit interval), the ``take`` mode flushes
-   here (and Faust's own flush is no barrier: :mod:`streams.transport.producer`).
+4. write the touched table keys, then the watermark (:mod:`streams.changelog`:
+   the store at once, the changelog record through the emissions' producer);
+   these must be durable before the source offsets are committed: the
+   transport's producer flushes them before each commit (once per commit
+   interval) and when partitions are revoked, the ``take`` mode flushes here
+   (:mod:`streams.transport.producer`).
 
 Steps 2 and 3 are round trips to the brokers, so they are shared: the runs
 that are already waiting (at most ``OMNI_STREAMS__ROUND_MAX_RUNS``, default
@@ -102,7 +104,7 @@ class Writes:
 
     ``handed`` writes another processor's table in process (identity's stage 2,
     :mod:`streams.identity.handoff`). It is an effect of the run, like an
-    emission, but it travels through Faust's producer to another changelog:
+    emission, but it is a write to another changelog:
     ``own`` (this table's keys and the watermark, which say the run happened
     and make a rerun skip it) is written only once ``handed`` was acknowledged.
     The other way round, a crash between the two changelogs lost the handed
@@ -225,14 +227,10 @@ class BatchProcessor(abc.ABC):
 
     async def _hand(self, handed: Sequence[tuple[EventT[Any], Callable[[], None]]]) -> None:
         """Write the handed state and wait until its changelog records are acknowledged."""
-        producer = self.app.producer
-        if not isinstance(producer, transport.Producer):
-            raise transport.WrongTransport("handed state needs the batching transport's producer")
-        futures = []
         for event, write in handed:
             with current(event):
-                futures += producer.sent_by(write)
-        await producer.acknowledged(futures)
+                write()
+        await self.runtime.changelog.flush()
 
     def _fenced(self, events: Sequence[EventT[Any]]) -> bool:
         if any(transport.revoked(event) for event in events):
@@ -271,7 +269,7 @@ class BatchProcessor(abc.ABC):
         def own() -> None:
             store()
             for topic, last in lasts.items():
-                self.table[watermark_key(topic)] = str(last).encode()
+                self.write(watermark_key(topic), str(last).encode())
 
         return Writes(own, written.handed)
 
@@ -281,6 +279,10 @@ class BatchProcessor(abc.ABC):
         for topic, count in skipped.items():
             if count:
                 self.runtime.metrics.events.labels(topic, "unknown", "replayed").inc(count)
+
+    def write(self, key: bytes, value: bytes) -> None:
+        """Set a key of this processor's table (store and changelog, :mod:`streams.changelog`)."""
+        self.runtime.changelog.write(self.table, key, value)
 
     def watermark(self, topic: str) -> int:
         data = self.table.get(watermark_key(topic))

@@ -66,7 +66,7 @@ class CasesProcessor(BatchProcessor):
     def store(self, batch: Batch) -> None:
         """Write each touched key once; called after the batch's emissions were flushed."""
         for case_id, state in batch.states.items():
-            self.table[case_id.encode()] = tables.encode(state)
+            self.write(case_id.encode(), tables.encode(state))
 
     async def tell_customer(self, case: model.Case, cause: Mapping[str, Any]) -> None:
         """The case's summary, for the context of whoever the causing event names."""

@@ -130,7 +130,7 @@ class ProfileProcessor(BatchProcessor):
             state = self.profile(batch, key)
             if key in batch.carts:
                 state = replace(state, cart=batch.carts[key])
-            self.table[key.encode()] = tables.encode(state)
+            self.write(key.encode(), tables.encode(state))
 
     def stored(self, batch: Batch, key: str) -> tables.ProfileState | None:
         """The key's state as the table holds it, decoded once per batch."""

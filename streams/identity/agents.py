@@ -143,7 +143,7 @@ class Resolver(BatchProcessor):
     def store(self, work: tables.Work) -> None:
         """Write each touched key once; called after the batch's emissions and handed state."""
         for value, entry in work.entries.items():
-            self.table[value.encode()] = tables.encode(entry)
+            self.write(value.encode(), tables.encode(entry))
 
     def load(self, value: str) -> tables.Entry | None:
         data = self.table.get(value.encode())

@@ -131,7 +131,7 @@ class OrdersProcessor(BatchProcessor):
     def store(self, batch: Batch) -> None:
         """Write each touched key once; called after the batch's emissions were flushed."""
         for order_id, state in batch.states.items():
-            self.table[order_id.encode()] = tables.encode(state)
+            self.write(order_id.encode(), tables.encode(state))
 
     async def apply_one(self, record: Record, batch: Batch) -> None:
         try:

@@ -125,7 +125,7 @@ class StockProcessor(BatchProcessor):
     def store(self, batch: Batch) -> None:
         """Write each touched key once; called after the batch's emissions were flushed."""
         for sku, state in batch.states.items():
-            self.table[sku.encode()] = tables.encode(state)
+            self.write(sku.encode(), tables.encode(state))
 
     async def apply_one(self, record: Record, batch: Batch) -> None:
         metrics = self.runtime.metrics

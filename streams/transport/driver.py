@@ -291,6 +291,21 @@ class Consumer(faust_aiokafka.Consumer):
             await self._commit_offsets(offsets, start_new_transaction=start_new_transaction)
         )
 
+    async def on_stop(self) -> None:
+        """Faust's last commit, then every changelog record acknowledged before the group is left.
+
+        The last commit flushes only when it has offsets to commit, and a run
+        settled behind one that is not leaves none; its table writes must
+        still be in the changelogs before another worker restores the
+        partition. A flush that fails or times out here fails again at the
+        producer's own stop, which then does not call the stop clean.
+        """
+        await super().on_stop()
+        try:
+            await asyncio.wait_for(self.app.producer.flush(), STOP_FLUSH_S)
+        except (TimeoutError, ChangelogNotAcknowledged) as exc:
+            self.log.warning("changelog records not acknowledged before leaving the group: %r", exc)
+
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._ledger.forget(revoked)
         await super().on_partitions_revoked(revoked)

@@ -1,7 +1,8 @@
 """Faust's aiokafka producer with a flush that waits until every buffered record is acknowledged.
 
-Table writes reach their changelogs through Faust's ``ProducerBuffer``: a
-write puts a future on a queue and a background task hands it to aiokafka.
+Writes of Faust tables (``table[key] = value``) reach their changelogs through
+Faust's ``ProducerBuffer``: a write puts a future on a queue and a background
+task hands it to aiokafka.
 Faust's ``Producer.flush`` drains that queue with ``flush_atmost``, which
 *returns* as soon as one record takes more than 0.1 s to be handed over, and
 never counts the record the background task holds. Under CPU load a flush
@@ -17,13 +18,17 @@ after Faust's flush, waits for each one that was buffered before it began:
 a future resolves only when the broker acknowledged the record, or fails
 with the producer's error, which the flush raises instead of letting a
 commit pass it.
+
+The processors' own tables write their changelogs through librdkafka
+instead (:mod:`streams.changelog`); that writer's flush is a barrier of this
+one (:meth:`Producer.also_flush`), so commits and the stop wait for it too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -44,37 +49,21 @@ class Producer(faust_aiokafka.Producer):
         self._unacked: set[asyncio.Future[Any]] = set()
         self._failed: dict[asyncio.Future[Any], BaseException] = {}
         self.stopped_clean = True
-        self._capturing: list[asyncio.Future[Any]] | None = None
+        self._barriers: list[Callable[[], Awaitable[None]]] = []
 
     def send_soon(self, fut: FutureMessage) -> None:
         self._unacked.add(fut)
         fut.add_done_callback(self._settled)
-        if self._capturing is not None:
-            self._capturing.append(fut)
         super().send_soon(fut)
 
-    def sent_by(self, write: Callable[[], None]) -> list[asyncio.Future[Any]]:
-        """Call ``write`` (table writes) and return the futures of the records it buffered."""
-        captured: list[asyncio.Future[Any]] = []
-        self._capturing = captured
-        try:
-            write()
-        finally:
-            self._capturing = None
-        return captured
+    def also_flush(self, barrier: Callable[[], Awaitable[None]]) -> None:
+        """Make :meth:`flush` wait for ``barrier`` too: records of the tables' own producer.
 
-    async def acknowledged(self, futures: Sequence[asyncio.Future[Any]]) -> None:
-        """Wait until these buffered records are acknowledged; raise if one failed.
-
-        Unlike :meth:`flush` this forces nothing out: the records leave with the
-        producer's linger like any other, so a caller that waits for a few of
-        them does not break every partition's batches into small requests.
+        The processors' tables send their changelog records through another
+        producer (:mod:`streams.changelog`); commits and the stop must wait for
+        those as for Faust's own.
         """
-        if futures:
-            await asyncio.wait(futures)
-        for fut in futures:
-            self._settled(fut)
-        self._raise_failed()
+        self._barriers.append(barrier)
 
     def _settled(self, fut: asyncio.Future[Any]) -> None:
         """A buffered record's future is done: forget it, remember it if it failed.
@@ -101,6 +90,7 @@ class Producer(faust_aiokafka.Producer):
         that failed, now or since the worker started, fails every flush: the
         changelog lacks a write its table holds, so no commit may pass it (the
         driver crashes the worker, whose restart restores from the changelog).
+        Then each barrier of :meth:`also_flush` is waited for, and raises the same way.
         """
         buffered = list(self._unacked)
         await super().flush()
@@ -111,6 +101,8 @@ class Producer(faust_aiokafka.Producer):
         for fut in buffered:
             self._settled(fut)
         self._raise_failed()
+        for barrier in self._barriers:
+            await barrier()
 
     def _raise_failed(self) -> None:
         if self._failed:

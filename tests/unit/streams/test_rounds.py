@@ -1,8 +1,8 @@
 """A round of partition runs: one flush, state written after it, nothing written for a moved run.
 
-The processor's orchestration only; the table is a dict and the producer a
-log of flushes (the real ones are exercised by the integration and fault
-suites).
+The processor's orchestration only; the table is a dict and the producer and
+changelog writer logs of flushes (the real ones are exercised by the
+integration and fault suites).
 """
 
 from __future__ import annotations
@@ -10,16 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
-import faust
 import pytest
 from faust.types import TP
 
 from streams.batching import RawRecord
 from streams.processor import BatchProcessor, Writes, by_table_partition, watermark_key
-from streams.transport import BATCH_SCHEME, Producer, register
 from streams.transport.batch import BatchMessage, RecordBatch
 
 
@@ -67,9 +64,29 @@ class Metrics:
     fenced: Counter = field(default_factory=Counter)
 
 
+class Changelog:
+    """Table writes straight into the dict; its flush logs what the table held when it began.
+
+    The run's own writes must not be there yet when the handed state's wait begins.
+    """
+
+    def __init__(self, log: list[Any], during: Callable[[], None] = lambda: None) -> None:
+        self.log = log
+        self.during = during
+        self.table: dict[bytes, bytes] = {}
+
+    def write(self, table: dict[bytes, bytes], key: bytes, value: bytes) -> None:
+        table[key] = value
+
+    async def flush(self) -> None:
+        self.log.append(("changelog acks", sorted(self.table)))
+        self.during()
+
+
 @dataclass
 class Runtime:
     out: Out
+    changelog: Changelog
     metrics: Metrics = field(default_factory=Metrics)
 
 
@@ -85,8 +102,9 @@ class Recorder(BatchProcessor):
     def __init__(self) -> None:
         self.log: list[Any] = []
         self.applied: list[list[tuple[str, int]]] = []  # each pass: its records' (topic, offset)
-        self.runtime = Runtime(Out(self.log))  # type: ignore[assignment]
-        self.table = {}  # type: ignore[assignment]
+        self.changelog = Changelog(self.log)
+        self.runtime = Runtime(Out(self.log), self.changelog)  # type: ignore[assignment]
+        self.table = self.changelog.table  # type: ignore[assignment]
 
     async def apply_partition(self, records: Sequence[Any]) -> Callable[[], None]:
         first = records[0]
@@ -204,7 +222,7 @@ def test_a_run_whose_partition_was_revoked_during_the_flush_is_neither_written_n
 ) -> None:
     app = App()
     processor = Recorder()
-    processor.runtime = Runtime(Out(processor.log, revoke_during_flush(app, how)))  # type: ignore[assignment]
+    processor.runtime.out = Out(processor.log, revoke_during_flush(app, how))
     moved = run("t1", 0, range(0, 3), app=app)
     asyncio.run(processor.apply_round([moved]))  # type: ignore[list-item]
     assert processor.log == [("apply", "t1", 0), "flush"]
@@ -217,7 +235,7 @@ def test_a_run_after_a_fenced_run_of_its_partition_is_not_applied() -> None:
     # lacks it (an order placed there looks unknown) and dead-letter for nothing.
     app = App()
     processor = Recorder()
-    processor.runtime = Runtime(Out(processor.log, revoke_during_flush(app, "suspended")))  # type: ignore[assignment]
+    processor.runtime.out = Out(processor.log, revoke_during_flush(app, "suspended"))
     first, second = run("t1", 0, range(0, 3), app=app), run("t1", 0, range(3, 5), app=app)
     asyncio.run(processor.apply_round([first, second]))  # type: ignore[list-item]
     assert processor.log == [("apply", "t1", 0), "flush"]
@@ -251,30 +269,12 @@ def test_a_run_taken_after_the_revoke_began_is_not_applied() -> None:
     assert not done(stale[0])
 
 
-def changelogs(processor: BatchProcessor, log: list[Any], during: Callable[[], None]) -> Producer:
-    """The transport's producer, its wait for acknowledgements replaced by a log entry.
-
-    The entry records what the table held when the wait began: the run's own
-    writes must not be there yet.
-    """
-    register()
-    producer = faust.App("rounds-unit", broker=f"{BATCH_SCHEME}://127.0.0.1:1").producer
-    assert isinstance(producer, Producer)
-
-    async def acknowledged(futures: Any) -> None:
-        log.append(("changelog acks", sorted(processor.table)))
-        during()
-
-    producer.acknowledged = acknowledged  # type: ignore[method-assign]
-    return producer
-
-
 class Handing(Recorder):
     """A stage-1 processor that also writes stage 2's table in process (the identity hand-off)."""
 
     def __init__(self, app: App = APP, during: Callable[[], None] = lambda: None) -> None:
         super().__init__()
-        self.app = SimpleNamespace(producer=changelogs(self, self.log, during))  # type: ignore[assignment]
+        self.changelog.during = during
 
     async def apply_partition(self, records: Sequence[Any]) -> Writes:
         store = await super().apply_partition(records)
@@ -315,7 +315,6 @@ def test_a_run_revoked_while_its_handed_state_is_acknowledged_is_not_written_as_
 
 def test_rounds_without_handed_state_do_not_wait_for_the_changelogs() -> None:
     processor = Recorder()
-    processor.app = SimpleNamespace(producer=changelogs(processor, processor.log, lambda: None))  # type: ignore[assignment]
     asyncio.run(processor.apply_round([run("t1", 0, range(0, 3))]))  # type: ignore[list-item]
     assert not [
         entry

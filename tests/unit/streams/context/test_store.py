@@ -50,14 +50,22 @@ class Prices:
         return cart_rules.NO_PRICES
 
 
+class Changelog:
+    """Writes go straight to the table (the crash is the table's)."""
+
+    def write(self, table: dict[bytes, bytes], key: bytes, value: bytes) -> None:
+        table[key] = value
+
+
 @dataclass
 class Runtime:
     prices: Prices
+    changelog: Changelog
 
 
 def processor(table: dict[bytes, bytes]) -> ProfileProcessor:
     made = object.__new__(ProfileProcessor)
-    made.runtime = Runtime(Prices())  # type: ignore[assignment]
+    made.runtime = Runtime(Prices(), Changelog())  # type: ignore[assignment]
     made.table = table  # type: ignore[assignment]
     return made
 

@@ -148,33 +148,38 @@ def test_a_record_that_failed_just_before_the_flush_fails_it(producer: Producer)
     asyncio.run(scenario())
 
 
-def test_acknowledged_waits_for_the_records_a_write_buffered_and_no_others(
-    producer: Producer,
-) -> None:
-    async def scenario() -> None:
-        other = record(0)
-        producer.send_soon(other)
-        mine = [record(1), record(2)]
-        captured = producer.sent_by(lambda: [producer.send_soon(fut) for fut in mine])
-        assert captured == mine
-        task = asyncio.ensure_future(producer.acknowledged(captured))
-        await asyncio.sleep(0.1)
-        assert not task.done()
-        for fut in mine:
-            fut.set_result(None)
-        await asyncio.wait_for(task, 1.0)
-        assert not other.done()  # never waited for, never forced out
-        assert producer.buffer.flushes == 0  # type: ignore[attr-defined]
+def test_flush_waits_for_every_barrier_after_its_own_records(producer: Producer) -> None:
+    order: list[str] = []
 
-    asyncio.run(scenario())
+    async def barrier() -> None:
+        order.append("barrier")
 
+    producer.also_flush(barrier)
 
-def test_acknowledged_raises_when_a_record_failed(producer: Producer) -> None:
     async def scenario() -> None:
         fut = record(1)
-        captured = producer.sent_by(lambda: producer.send_soon(fut))
-        fut.set_exception(RuntimeError("not leader"))
-        with pytest.raises(ChangelogNotAcknowledged, match="not leader"):
-            await producer.acknowledged(captured)
+        producer.send_soon(fut)
+        flushing = asyncio.ensure_future(producer.flush())
+        await asyncio.sleep(0.1)
+        assert order == []  # its own record is not acknowledged yet
+        fut.set_result(None)
+        order.append("acknowledged")
+        await asyncio.wait_for(flushing, 1.0)
 
     asyncio.run(scenario())
+    assert order == ["acknowledged", "barrier"]
+
+
+def test_a_barrier_that_fails_fails_the_flush_and_a_clean_stop(producer: Producer) -> None:
+    async def barrier() -> None:
+        raise ChangelogNotAcknowledged("1 record not acknowledged: not leader")
+
+    producer.also_flush(barrier)
+
+    async def scenario() -> None:
+        with pytest.raises(ChangelogNotAcknowledged, match="not leader"):
+            await producer.flush()
+        await producer.on_stop()
+
+    asyncio.run(scenario())
+    assert not stopped_clean(producer)
