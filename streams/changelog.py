@@ -66,7 +66,7 @@ class Changelog:
         """Set ``key`` in the current event's partition and queue its changelog record."""
         event = current_event()
         if event is None:
-            raise UnsupportedTable(f"{table.name}: a table is written while an event is current")
+            raise UnsupportedTable(f"{table.name}: written while no event is current")
         topic = self._topic(table)
         store = self._stores[topic]
         store._set(key, value)
@@ -93,10 +93,11 @@ class Changelog:
         if err is not None:
             self._out.failed(err, msg)
             return
-        tp = (msg.topic() or "", msg.partition() or 0)
-        offset = msg.offset() or 0
-        if offset > self._acked.get(tp, -1):
-            self._acked[tp] = offset
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+        if topic is None or partition is None or offset is None:
+            return  # never so for a delivered record; the types allow it
+        if offset > self._acked.get((topic, partition), -1):
+            self._acked[(topic, partition)] = offset
 
     def persist(self) -> None:
         """Give each store partition its changelog's last acknowledged offset."""

@@ -136,6 +136,6 @@ def test_a_table_of_other_serializers_is_refused_before_anything_is_written(tmp_
 
 def test_a_write_outside_an_event_is_refused(table: Any) -> None:
     out = Out()
-    with pytest.raises(UnsupportedTable, match="event is current"):
+    with pytest.raises(UnsupportedTable, match="no event is current"):
         Changelog(out).write(table, b"k", b"v")  # type: ignore[arg-type]
     assert out.queued == []
