@@ -35,8 +35,10 @@ from schemas.exceptions import (
     TruncatedMessage,
     UnknownSchemaId,
 )
+from schemas.writer import NotCompiled, Writer, compile_writer
 
 MAGIC_BYTE = 0
+_UNKNOWN: Any = object()  # a record whose writer was not compiled yet
 HEADER = struct.Struct(">bI")
 HEADER_SIZE = HEADER.size
 
@@ -206,9 +208,19 @@ class FastEncoder:
         self._schema_set = schema_set
         self._auto_register = auto_register
         self._ids: dict[tuple[str, str], tuple[bytes, Any]] = {}
+        self._writers: dict[str, Writer | None] = {}
 
     def encode(self, topic: str, record: str, value: dict[str, Any]) -> bytes:
         header, parsed = self._header(topic, record)
+        writer = self._writers.get(record, _UNKNOWN)
+        if writer is _UNKNOWN:
+            writer = self._writers[record] = compile_writer(self._schema_set.expanded(record))
+        if writer is not None:
+            try:
+                body: bytes = writer(value)
+                return header + body
+            except NotCompiled:
+                pass  # a value the compiled writer leaves to fastavro (schemas.writer)
         buffer = io.BytesIO()
         buffer.write(header)
         fastavro.schemaless_writer(buffer, parsed, value)
