@@ -6,7 +6,9 @@ Two paths share one format:
   ``AvroDeserializer``: what a channel team would write, used at the edges.
 * ``FastEncoder`` / ``FastDecoder`` are for hot loops. Schema ids and parsed
   schemas are cached, so after the first record of a type there is no HTTP call
-  and no pydantic, just ``fastavro`` on the body.
+  and no pydantic, just the body: written and read by code compiled from the
+  schema (:mod:`schemas.writer`, :mod:`schemas.reader`), with fastavro for
+  what that code leaves to it.
 
 Both read each other's bytes; an integration test proves it.
 """
@@ -35,6 +37,8 @@ from schemas.exceptions import (
     TruncatedMessage,
     UnknownSchemaId,
 )
+from schemas.reader import NotCompiled as ReaderNotCompiled
+from schemas.reader import Reader, compile_reader
 from schemas.writer import NotCompiled, Writer, compile_writer
 
 MAGIC_BYTE = 0
@@ -129,11 +133,16 @@ class FastDecoder:
         self._client = client
         self._schema_set = schema_set
         self._logical_types = logical_types
-        self._by_id: dict[int, tuple[str, Any, Any]] = {}
+        self._by_id: dict[int, tuple[str, Any, Any, Reader | None]] = {}
 
     def decode(self, data: bytes | None) -> Decoded:
         schema_id, body = split_header(data)
-        record, writer, reader = self._schemas(schema_id)
+        record, writer, reader, compiled = self._schemas(schema_id)
+        if compiled is not None and data is not None:
+            try:
+                return Decoded(schema_id, record, compiled(data, HEADER_SIZE))
+            except ReaderNotCompiled:
+                pass  # fastavro reads it again and says what is wrong (schemas.reader)
         buffer = io.BytesIO(body)
         try:
             value = fastavro.schemaless_reader(buffer, writer, reader)
@@ -147,14 +156,14 @@ class FastDecoder:
             raise DecodeError(f"schema {schema_id} is not a record schema")
         return Decoded(schema_id, record, value)
 
-    def _schemas(self, schema_id: int) -> tuple[str, Any, Any]:
+    def _schemas(self, schema_id: int) -> tuple[str, Any, Any, Reader | None]:
         cached = self._by_id.get(schema_id)
         if cached is None:
             cached = self._load(schema_id)
             self._by_id[schema_id] = cached
         return cached
 
-    def _load(self, schema_id: int) -> tuple[str, Any, Any]:
+    def _load(self, schema_id: int) -> tuple[str, Any, Any, Reader | None]:
         try:
             schema = self._client.get_schema(schema_id)
         except SchemaRegistryError as exc:
@@ -165,7 +174,8 @@ class FastDecoder:
             raise RegistryError(f"fetching schema {schema_id}: {exc}") from exc
         if not schema.schema_str:
             raise UnknownSchemaId(f"schema id {schema_id} has no schema text")
-        writer = fastavro.parse_schema(self._plain(json.loads(schema.schema_str)))
+        plain = self._plain(json.loads(schema.schema_str))
+        writer = fastavro.parse_schema(plain)
         record = _full_name(writer)
         reader = None
         if self._schema_set is not None and record in self._schema_set.records():
@@ -174,7 +184,9 @@ class FastDecoder:
             # 34 µs decode here) to skip resolution when they are equal: compare once.
             if reader == writer:
                 reader = None
-        return record, writer, reader
+        # The compiled reader reads the wire as it is, with the writer's schema only.
+        compiled = compile_reader(plain) if reader is None and not self._logical_types else None
+        return record, writer, reader, compiled
 
     def _plain(self, schema: Any) -> Any:
         return schema if self._logical_types else without_logical_types(schema)
