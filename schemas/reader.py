@@ -31,6 +31,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from schemas.compiled import SchemaCompiler, Unsupported
+
 PRIMITIVES = ("null", "boolean", "int", "long", "string")
 
 Reader = Callable[[bytes, int], dict[str, Any]]
@@ -42,70 +44,27 @@ class NotCompiled(Exception):
 
 def _long(data: bytes, pos: int) -> tuple[int, int]:
     """The zigzag varint at ``pos``: its value and the position after it."""
-    shift = result = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
+    first = data[pos]
+    if first < 0x80:
+        return (first >> 1) ^ -(first & 1), pos + 1
+    second = data[pos + 1]
+    if second < 0x80:
+        zigzag = (first & 0x7F) | (second << 7)
+        return (zigzag >> 1) ^ -(zigzag & 1), pos + 2
+    zigzag = shift = 0
+    for byte in data[pos : pos + 10]:
+        zigzag |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return (result >> 1) ^ -(result & 1), pos
+            return (zigzag >> 1) ^ -(zigzag & 1), pos + 1 + shift // 7
         shift += 7
-        if shift > 63:
-            raise NotCompiled("varint longer than a long")
+    raise NotCompiled("a varint longer than a long")
 
 
-class _Compiler:
+class _Compiler(SchemaCompiler):
     """Emits one function per named record; enums become index -> symbol tuples."""
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.records: dict[str, str] = {}
-        self.enums: dict[str, str] = {}
-        self.constants: dict[str, Any] = {}
-        self.pending: list[tuple[str, dict[str, Any]]] = []
-        self.temp = 0
-
-    def constant(self, value: Any) -> str:
-        name = f"_K{len(self.constants)}"
-        self.constants[name] = value
-        return name
-
-    def fresh(self, stem: str) -> str:
-        self.temp += 1
-        return f"_{stem}{self.temp}"
-
-    @staticmethod
-    def fullname(schema: dict[str, Any], namespace: str) -> str:
-        name = schema["name"]
-        space = schema.get("namespace", namespace)
-        return str(name) if "." in name or not space else f"{space}.{name}"
-
-    def collect(self, schema: Any, namespace: str) -> None:
-        """Register every named type, in document order, before any body refers to one."""
-        if isinstance(schema, list):
-            for branch in schema:
-                self.collect(branch, namespace)
-        elif isinstance(schema, dict):
-            kind = schema["type"]
-            if kind == "record":
-                fullname = self.fullname(schema, namespace)
-                self.records[fullname] = f"_r{len(self.records)}"
-                self.pending.append((fullname, schema))
-                for field in schema["fields"]:
-                    self.collect(field["type"], fullname.rpartition(".")[0])
-            elif kind == "enum":
-                fullname = self.fullname(schema, namespace)
-                self.enums[fullname] = self.constant(tuple(schema["symbols"]))
-            elif kind == "array":
-                self.collect(schema["items"], namespace)
-            elif kind == "map":
-                self.collect(schema["values"], namespace)
-
-    def resolve(self, name: str, namespace: str) -> str:
-        for candidate in (name, f"{namespace}.{name}"):
-            if candidate in self.records or candidate in self.enums:
-                return str(candidate)
-        raise NotCompiled(f"unknown type {name}")
+    def enum_table(self, symbols: list[str]) -> tuple[str, ...]:
+        return tuple(symbols)
 
     def read(self, schema: Any, target: str, namespace: str, indent: str) -> list[str]:
         """Statements that read one value (per ``schema``) at ``pos`` into ``target``."""
@@ -118,13 +77,13 @@ class _Compiler:
                 return self.named(self.fullname(schema, namespace), target, indent)
             if kind in PRIMITIVES:
                 if schema.get("logicalType") is not None:
-                    raise NotCompiled("a logical type")  # the decoder reads these with fastavro
+                    raise Unsupported("a logical type")  # the decoder reads these with fastavro
                 return self.read(kind, target, namespace, indent)
             if kind == "array":
                 return self.sequence(schema["items"], target, namespace, indent, pairs=False)
             if kind == "map":
                 return self.sequence(schema["values"], target, namespace, indent, pairs=True)
-            raise NotCompiled(f"type {kind}")
+            raise Unsupported(f"type {kind}")
         if kind == "null":
             return [f"{indent}{target} = None"]
         if kind == "boolean":
@@ -168,10 +127,7 @@ class _Compiler:
         ]
 
     def union(self, branches: list[Any], target: str, namespace: str, indent: str) -> list[str]:
-        if len(branches) != 2 or "null" not in branches:
-            raise NotCompiled("a union other than null and one type")
-        null_index = branches.index("null")
-        other = branches[1 - null_index]
+        null_index, other = self.nullable(branches)
         index = self.fresh("u")
         return [
             *self.number(index, indent),
@@ -232,9 +188,7 @@ class _Compiler:
             "        raise NotCompiled('trailing bytes')",
             "    return value",
         ]
-        namespace: dict[str, Any] = {"_long": _long, "NotCompiled": NotCompiled, **self.constants}
-        exec(compile("\n".join(self.lines), f"<avro reader {top}>", "exec"), namespace)
-        reader: Reader = namespace["read"]
+        reader: Reader = self.load("read", top, {"_long": _long, "NotCompiled": NotCompiled})
         return reader
 
 
@@ -248,5 +202,5 @@ def compile_reader(schema: dict[str, Any]) -> Reader | None:
         return None
     try:
         return _Compiler().compile(json.loads(json.dumps(schema)))
-    except NotCompiled:
+    except (Unsupported, NotCompiled):
         return None

@@ -31,6 +31,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from schemas.compiled import SUPPORTED_LOGICAL, SchemaCompiler, Unsupported
+
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 SMALL = 1 << 13  # zigzag values below this have their varint precomputed
@@ -79,59 +81,13 @@ def _text(value: Any) -> bytes:
     return (_SMALL_VARINTS[size] if size < SMALL else _varint(size)) + data
 
 
-class _Compiler:
+class _Compiler(SchemaCompiler):
     """Emits one function per named record; enums become symbol -> index-bytes tables."""
 
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.records: dict[str, str] = {}  # fullname -> function name
-        self.enums: dict[str, str] = {}  # fullname -> table name
-        self.constants: dict[str, Any] = {}
-        self.pending: list[tuple[str, dict[str, Any]]] = []
+    prefix = "_w"
 
-    def constant(self, value: Any) -> str:
-        name = f"_c{len(self.constants)}"
-        self.constants[name] = value
-        return name
-
-    def collect(self, schema: Any, namespace: str) -> None:
-        """Register every named type, in document order, before any body refers to one."""
-        if isinstance(schema, list):
-            for branch in schema:
-                self.collect(branch, namespace)
-        elif isinstance(schema, dict):
-            kind = schema["type"]
-            if kind in ("record", "enum"):
-                fullname = self.define(schema, namespace)
-                for field in schema.get("fields", ()):
-                    self.collect(field["type"], fullname.rpartition(".")[0])
-            elif kind == "array":
-                self.collect(schema["items"], namespace)
-            elif kind == "map":
-                self.collect(schema["values"], namespace)
-
-    @staticmethod
-    def fullname(schema: dict[str, Any], namespace: str) -> str:
-        name = schema["name"]
-        space = schema.get("namespace", namespace)
-        return str(name) if "." in name or not space else f"{space}.{name}"
-
-    def define(self, schema: dict[str, Any], namespace: str) -> str:
-        """Register a named type at its defining use; returns its full name."""
-        fullname = self.fullname(schema, namespace)
-        if schema["type"] == "record":
-            self.records[fullname] = f"_w{len(self.records)}"
-            self.pending.append((fullname, schema))
-        else:
-            table = {symbol: _long(index) for index, symbol in enumerate(schema["symbols"])}
-            self.enums[fullname] = self.constant(table)
-        return fullname
-
-    def resolve(self, name: str, namespace: str) -> str:
-        for candidate in (name, f"{namespace}.{name}"):
-            if candidate in self.records or candidate in self.enums:
-                return str(candidate)
-        raise NotCompiled(f"unknown type {name}")
+    def enum_table(self, symbols: list[str]) -> dict[str, bytes]:
+        return {symbol: _long(index) for index, symbol in enumerate(symbols)}
 
     def write(self, schema: Any, value: str, namespace: str, indent: str) -> list[str]:
         """Statements that append ``value``'s encoding (per ``schema``) to ``out``."""
@@ -144,14 +100,14 @@ class _Compiler:
                 return self.named(self.fullname(schema, namespace), value, indent)
             if kind in PRIMITIVES:
                 logical = schema.get("logicalType")
-                if logical not in (None, "timestamp-millis", "uuid"):
-                    raise NotCompiled(f"logical type {logical}")
+                if logical not in SUPPORTED_LOGICAL:
+                    raise Unsupported(f"logical type {logical}")
                 return self.write(kind, value, namespace, indent)
             if kind == "array":
                 return self.sequence(schema["items"], value, namespace, indent, pairs=False)
             if kind == "map":
                 return self.sequence(schema["values"], value, namespace, indent, pairs=True)
-            raise NotCompiled(f"type {kind}")
+            raise Unsupported(f"type {kind}")
         if kind == "null":
             return [f"{indent}pass"]
         if kind == "boolean":
@@ -170,10 +126,7 @@ class _Compiler:
         return [f"{indent}out += {self.enums[fullname]}[{value}]"]
 
     def union(self, branches: list[Any], value: str, namespace: str, indent: str) -> list[str]:
-        if len(branches) != 2 or "null" not in branches:
-            raise NotCompiled("a union other than null and one type")
-        null_index = branches.index("null")
-        other = branches[1 - null_index]
+        null_index, other = self.nullable(branches)
         return [
             f"{indent}if {value} is None:",
             f"{indent}    out += {_long(null_index)!r}",
@@ -185,10 +138,9 @@ class _Compiler:
     def sequence(
         self, item: Any, value: str, namespace: str, indent: str, *, pairs: bool
     ) -> list[str]:
-        depth = len(indent) // 4
-        each = f"_v{depth}"
-        head = f"for _k{depth}, {each} in {value}.items():" if pairs else f"for {each} in {value}:"
-        body = [f"{indent}        out += _text(_k{depth})"] if pairs else []
+        each, key = self.fresh("v"), self.fresh("k")
+        head = f"for {key}, {each} in {value}.items():" if pairs else f"for {each} in {value}:"
+        body = [f"{indent}        out += _text({key})"] if pairs else []
         return [
             f"{indent}if len({value}):",
             f"{indent}    out += _long(len({value}))",
@@ -227,15 +179,11 @@ class _Compiler:
             "        raise NotCompiled(exc) from exc",
             "    return bytes(out)",
         ]
-        namespace: dict[str, Any] = {
-            "_long": _long,
-            "_int": _int,
-            "_text": _text,
-            "NotCompiled": NotCompiled,
-            **self.constants,
-        }
-        exec(compile("\n".join(self.lines), f"<avro writer {top}>", "exec"), namespace)
-        writer: Writer = namespace["write"]
+        writer: Writer = self.load(
+            "write",
+            top,
+            {"_long": _long, "_int": _int, "_text": _text, "NotCompiled": NotCompiled},
+        )
         return writer
 
 
@@ -249,5 +197,5 @@ def compile_writer(schema: dict[str, Any]) -> Writer | None:
         return None
     try:
         return _Compiler().compile(json.loads(json.dumps(schema)))
-    except NotCompiled:
+    except (Unsupported, NotCompiled):
         return None
