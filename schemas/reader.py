@@ -14,8 +14,11 @@ What it covers, and what happens outside it
 -------------------------------------------
 The types of our contract (null, boolean, int, long, string, record, enum,
 array, map, unions of null with one other type), read as the wire holds them:
-it is used only where the decoder takes timestamps as epoch millis and uuids
-as text, and only when the writer's schema is the reader's (no resolution).
+``timestamp-millis`` as epoch millis and ``uuid`` as text, where the decoder
+takes them so, and only when the writer's schema is the reader's (no
+resolution). Those two are still checked as fastavro's logical types would
+check them (a timestamp within years 1 to 9999, text that ``uuid.UUID``
+takes): a damaged event id is bad input, not a different event.
 Anything else is not compiled (:func:`compile_reader` returns ``None``). A
 body the compiled reader cannot read to its exact end (truncated, an invalid
 union index or enum symbol, bad UTF-8, trailing bytes) raises
@@ -34,6 +37,9 @@ from typing import Any
 from schemas.compiled import SchemaCompiler, Unsupported
 
 PRIMITIVES = ("null", "boolean", "int", "long", "string")
+# The epoch millis fastavro's timestamp-millis reader turns into a datetime (years 1 to 9999).
+MIN_MILLIS = -62_135_596_800_000
+MAX_MILLIS = 253_402_300_799_999
 
 Reader = Callable[[bytes, int], dict[str, Any]]
 
@@ -60,6 +66,18 @@ def _long(data: bytes, pos: int) -> tuple[int, int]:
     raise NotCompiled("a varint longer than a long")
 
 
+def _uuid_ok(text: str) -> bool:
+    """Whether ``uuid.UUID(text)`` takes it (fastavro's uuid reader), by the same steps."""
+    digits = text.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "")
+    if len(digits) != 32:
+        return False
+    try:
+        int(digits, 16)
+    except ValueError:
+        return False
+    return True
+
+
 class _Compiler(SchemaCompiler):
     """Emits one function per named record; enums become index -> symbol tuples."""
 
@@ -76,9 +94,10 @@ class _Compiler(SchemaCompiler):
             if kind in ("record", "enum"):
                 return self.named(self.fullname(schema, namespace), target, indent)
             if kind in PRIMITIVES:
-                if schema.get("logicalType") is not None:
-                    raise Unsupported("a logical type")  # the decoder reads these with fastavro
-                return self.read(kind, target, namespace, indent)
+                return [
+                    *self.read(kind, target, namespace, indent),
+                    *self.check(kind, schema.get("logicalType"), target, indent),
+                ]
             if kind == "array":
                 return self.sequence(schema["items"], target, namespace, indent, pairs=False)
             if kind == "map":
@@ -93,6 +112,19 @@ class _Compiler(SchemaCompiler):
         if kind == "string":
             return self.text(target, indent)
         return self.named(self.resolve(str(kind), namespace), target, indent)
+
+    @staticmethod
+    def check(kind: str, logical: str | None, target: str, indent: str) -> list[str]:
+        """Refuse what fastavro's logical type would refuse, keeping the wire's value."""
+        if logical is None:
+            return []
+        if (kind, logical) == ("long", "timestamp-millis"):
+            test = f"not {MIN_MILLIS} <= {target} <= {MAX_MILLIS}"
+        elif (kind, logical) == ("string", "uuid"):
+            test = f"not _uuid_ok({target})"
+        else:
+            raise Unsupported(f"logical type {logical} of {kind}")
+        return [f"{indent}if {test}:", f"{indent}    raise NotCompiled({logical!r})"]
 
     @staticmethod
     def number(target: str, indent: str) -> list[str]:
@@ -188,12 +220,13 @@ class _Compiler(SchemaCompiler):
             "        raise NotCompiled('trailing bytes')",
             "    return value",
         ]
-        reader: Reader = self.load("read", top, {"_long": _long, "NotCompiled": NotCompiled})
+        names = {"_long": _long, "_uuid_ok": _uuid_ok, "NotCompiled": NotCompiled}
+        reader: Reader = self.load("read", top, names)
         return reader
 
 
 def compile_reader(schema: dict[str, Any]) -> Reader | None:
-    """A reader for a record schema (JSON without logical types), or ``None`` beyond ours.
+    """A reader for a record schema (the writer's JSON), or ``None`` beyond ours.
 
     ``reader(data, pos)`` reads the record that starts at ``pos`` and ends
     exactly at the end of ``data``, or raises :class:`NotCompiled`.

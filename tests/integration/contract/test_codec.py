@@ -14,7 +14,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from schemas.catalogue import ALL_TOPICS, CART_EVENTS, topic_for_record
-from schemas.codec import FastDecoder, FastEncoder, topic_record_strategy
+from schemas.codec import FastDecoder, FastEncoder, topic_record_strategy, without_logical_types
 from schemas.exceptions import (
     BadMagicByte,
     DecodeError,
@@ -173,3 +173,45 @@ def test_without_logical_types_every_event_reads_as_its_wire_values(
             assert isinstance(plain["envelope"]["event_id"], str), record
     assert converted > 10
     assert enveloped > 10
+
+
+@pytest.mark.parametrize("older_writer", [False, True])
+def test_both_decoders_refuse_what_the_logical_types_refuse(
+    contract_env: ContractEnv, older_writer: bool
+) -> None:
+    """A damaged event id or an impossible time is bad input for the raw decoder too.
+
+    Row 5a of the fault suite once sent an event whose event id had a flipped
+    byte: the logical decoder refused it, the raw one read a different event.
+    The raw decoder checks through its compiled reader (our own writer) and
+    through fastavro (an older writer, resolved onto our schema).
+    """
+    from confluent_kafka.schema_registry import Schema
+
+    record = "omni.cart.CartItemAdded"
+    schema = contract_env.schema_set.expanded(record)
+    if older_writer:
+        schema["fields"] = [f for f in schema["fields"] if f["name"] != "currency"]
+    subject = f"{contract_env.prefix}damaged-{older_writer}-{record}"
+    schema_id = contract_env.client.register_schema(subject, Schema(json.dumps(schema), "AVRO"))
+    plain = fastavro.parse_schema(without_logical_types(schema))
+    logical = FastDecoder(contract_env.client, contract_env.schema_set)
+    raw = FastDecoder(contract_env.client, contract_env.schema_set, logical_types=False)
+
+    def encoded(event_id: str, occurred_at: int) -> bytes:
+        value = {k: v for k, v in sample(record, 5).items() if k != "currency" or not older_writer}
+        value["envelope"] = {**value["envelope"], "event_id": event_id, "occurred_at": occurred_at}
+        body = io.BytesIO()
+        fastavro.schemaless_writer(body, plain, value)
+        return struct.pack(">bI", 0, schema_id) + body.getvalue()
+
+    good_id, now = "0b5e1d8c-3f0a-4c59-9c53-4f2f4c1f6a1e", 1_741_944_600_000
+    assert raw.decode(encoded(good_id, now)).value["envelope"]["event_id"] == good_id
+    for event_id, at in [
+        (good_id.replace("c", "x", 1), now),  # not hex
+        (good_id[:-1], now),  # one digit short
+        (good_id, 253_402_300_800_000),  # the first millisecond of year 10000
+    ]:
+        for decoder in (logical, raw):
+            with pytest.raises(DecodeError):
+                decoder.decode(encoded(event_id, at))

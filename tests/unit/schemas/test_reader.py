@@ -10,6 +10,8 @@ processors decode. A body it cannot read to its exact end must raise
 from __future__ import annotations
 
 import io
+import random
+import uuid
 from typing import Any
 
 import fastavro
@@ -17,7 +19,7 @@ import pytest
 
 from schemas.avro import SchemaSet, load_schema_set
 from schemas.codec import without_logical_types
-from schemas.reader import NotCompiled, compile_reader
+from schemas.reader import MAX_MILLIS, MIN_MILLIS, NotCompiled, compile_reader
 from schemas.samples import sample
 
 SCHEMAS: SchemaSet = load_schema_set()
@@ -41,14 +43,14 @@ def fastavro_value(record: str, data: bytes) -> Any:
 
 
 def reader(record: str) -> Any:
-    compiled = compile_reader(plain(record))
+    compiled = compile_reader(SCHEMAS.expanded(record))
     assert compiled is not None, f"{record} uses a type the compiler does not cover"
     return compiled
 
 
 def test_every_record_of_the_contract_compiles() -> None:
     assert len(RECORDS) > 40
-    assert [r for r in RECORDS if compile_reader(plain(r)) is None] == []
+    assert [r for r in RECORDS if compile_reader(SCHEMAS.expanded(r)) is None] == []
 
 
 @pytest.mark.parametrize("record", RECORDS)
@@ -144,10 +146,60 @@ def test_arrays_and_maps_in_blocks_with_sizes() -> None:
 
 def test_a_schema_beyond_the_contract_is_not_compiled() -> None:
     floats = {"type": "record", "name": "F", "fields": [{"name": "x", "type": "double"}]}
-    logical = {
+    dates = {
         "type": "record",
         "name": "T",
-        "fields": [{"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}}],
+        "fields": [{"name": "t", "type": {"type": "int", "logicalType": "date"}}],
     }
     assert compile_reader(floats) is None
-    assert compile_reader(logical) is None
+    assert compile_reader(dates) is None
+
+
+STAMP = {"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}}
+
+
+@pytest.mark.parametrize("millis", [MIN_MILLIS - 1, MIN_MILLIS, 0, MAX_MILLIS, MAX_MILLIS + 1])
+def test_timestamps_are_refused_where_fastavros_logical_type_refuses_them(millis: int) -> None:
+    schema = {"type": "record", "name": "T", "fields": [STAMP]}
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(
+        buffer, fastavro.parse_schema(without_logical_types(schema)), {"t": millis}
+    )
+    try:
+        fastavro.schemaless_reader(
+            io.BytesIO(buffer.getvalue()), fastavro.parse_schema(schema), None
+        )
+    except (OverflowError, ValueError):
+        with pytest.raises(NotCompiled):
+            compiled([STAMP])(buffer.getvalue(), 0)
+    else:
+        assert compiled([STAMP])(buffer.getvalue(), 0) == {"t": millis}
+
+
+def test_uuid_text_is_taken_exactly_when_uuid_takes_it() -> None:
+    rng = random.Random(7)
+    good = str(uuid.UUID(int=rng.getrandbits(128)))
+    variants = [good, good.upper(), good.replace("-", ""), "{" + good + "}", "urn:uuid:" + good]
+    for _ in range(3000):
+        text = list(good)
+        position = rng.randrange(len(text))
+        text[position] = chr(rng.choice([rng.randrange(32, 127), rng.randrange(128, 0x3000)]))
+        variants.append("".join(text))
+        variants.append(good[: rng.randrange(len(good))])
+    field = {"name": "u", "type": {"type": "string", "logicalType": "uuid"}}
+    read = compiled([field])
+    taken = 0
+    for text in variants:
+        data = text.encode()
+        body = bytes([len(data) << 1]) + data if len(data) < 64 else None
+        try:
+            uuid.UUID(text)
+        except ValueError:
+            if body is not None:
+                with pytest.raises(NotCompiled):
+                    read(body, 0)
+        else:
+            taken += 1
+            if body is not None:
+                assert read(body, 0) == {"u": text}
+    assert 5 <= taken < len(variants) // 2
