@@ -42,7 +42,6 @@ from schemas.reader import Reader, compile_reader
 from schemas.writer import NotCompiled, Writer, compile_writer
 
 MAGIC_BYTE = 0
-_UNKNOWN: Any = object()  # a record whose writer was not compiled yet
 HEADER = struct.Struct(">bI")
 HEADER_SIZE = HEADER.size
 
@@ -249,14 +248,10 @@ class FastEncoder:
         self._client = client
         self._schema_set = schema_set
         self._auto_register = auto_register
-        self._ids: dict[tuple[str, str], tuple[bytes, Any]] = {}
-        self._writers: dict[str, Writer | None] = {}
+        self._ids: dict[tuple[str, str], tuple[bytes, Any, Writer | None]] = {}
 
     def encode(self, topic: str, record: str, value: dict[str, Any]) -> bytes:
-        header, parsed = self._header(topic, record)
-        writer = self._writers.get(record, _UNKNOWN)
-        if writer is _UNKNOWN:
-            writer = self._writers[record] = compile_writer(self._schema_set.expanded(record))
+        header, parsed, writer = self._header(topic, record)
         if writer is not None:
             try:
                 body: bytes = writer(value)
@@ -269,15 +264,20 @@ class FastEncoder:
         return buffer.getvalue()
 
     def schema_id(self, topic: str, record: str) -> int:
-        header, _ = self._header(topic, record)
+        header, _, _ = self._header(topic, record)
         return int(HEADER.unpack(header)[1])
 
-    def _header(self, topic: str, record: str) -> tuple[bytes, Any]:
+    def _header(self, topic: str, record: str) -> tuple[bytes, Any, Writer | None]:
+        """The wire header, fastavro's schema and the compiled writer; one lookup per encode."""
         key = (topic, record)
         cached = self._ids.get(key)
         if cached is None:
             schema_id = self._resolve_id(topic, record)
-            cached = (HEADER.pack(MAGIC_BYTE, schema_id), self._schema_set.parsed(record))
+            cached = (
+                HEADER.pack(MAGIC_BYTE, schema_id),
+                self._schema_set.parsed(record),
+                compile_writer(self._schema_set.expanded(record)),
+            )
             self._ids[key] = cached
         return cached
 

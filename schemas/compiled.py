@@ -9,8 +9,10 @@ document order before any body is emitted.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
+PRIMITIVES = ("null", "boolean", "int", "long", "string")
 SUPPORTED_LOGICAL = (None, "timestamp-millis", "uuid")
 
 
@@ -18,7 +20,7 @@ class Unsupported(Exception):
     """The schema uses more of Avro than our contract does: it is not compiled."""
 
 
-class SchemaCompiler:
+class SchemaCompiler(abc.ABC):
     """Named types and constants of one compilation; subclasses emit the bodies."""
 
     prefix = "_r"  # the record functions' names
@@ -47,9 +49,22 @@ class SchemaCompiler:
         space = schema.get("namespace", namespace)
         return str(name) if "." in name or not space else f"{space}.{name}"
 
+    def build(self, schema: Any) -> Any:
+        """The compiled function of a record schema, or ``None`` if it uses more than ours."""
+        if not isinstance(schema, dict) or schema.get("type") != "record":
+            return None
+        try:
+            return self.compile(schema)
+        except Unsupported:
+            return None
+
+    @abc.abstractmethod
+    def compile(self, schema: dict[str, Any]) -> Any:
+        """Emit the source of ``schema`` and load it; raises :class:`Unsupported`."""
+
+    @abc.abstractmethod
     def enum_table(self, symbols: list[str]) -> Any:
         """What an enum's body looks up (symbol -> bytes to write, or index -> symbol)."""
-        raise NotImplementedError
 
     def collect(self, schema: Any, namespace: str) -> None:
         """Register every named type, in document order, before any body refers to one."""

@@ -30,13 +30,11 @@ with fastavro for every record type.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from schemas.compiled import SchemaCompiler, Unsupported
+from schemas.compiled import PRIMITIVES, SchemaCompiler, Unsupported
 
-PRIMITIVES = ("null", "boolean", "int", "long", "string")
 # The epoch millis fastavro's timestamp-millis reader turns into a datetime (years 1 to 9999).
 MIN_MILLIS = -62_135_596_800_000
 MAX_MILLIS = 253_402_300_799_999
@@ -231,9 +229,5 @@ def compile_reader(schema: dict[str, Any]) -> Reader | None:
     ``reader(data, pos)`` reads the record that starts at ``pos`` and ends
     exactly at the end of ``data``, or raises :class:`NotCompiled`.
     """
-    if not isinstance(schema, dict) or schema.get("type") != "record":
-        return None
-    try:
-        return _Compiler().compile(json.loads(json.dumps(schema)))
-    except (Unsupported, NotCompiled):
-        return None
+    reader: Reader | None = _Compiler().build(schema)
+    return reader

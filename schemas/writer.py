@@ -27,16 +27,14 @@ tests check byte equality with fastavro for every record type.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from schemas.compiled import SUPPORTED_LOGICAL, SchemaCompiler, Unsupported
+from schemas.compiled import PRIMITIVES, SUPPORTED_LOGICAL, SchemaCompiler, Unsupported
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 LONG_MIN, LONG_MAX = -(1 << 63), (1 << 63) - 1
 SMALL = 1 << 13  # zigzag values below this have their varint precomputed
-PRIMITIVES = ("null", "boolean", "int", "long", "string")
 
 Writer = Callable[[Any], bytes]
 
@@ -193,9 +191,5 @@ def compile_writer(schema: dict[str, Any]) -> Writer | None:
     The writer returns the Avro body and raises :class:`NotCompiled` for a
     value it does not take as it is (see the module docstring).
     """
-    if schema.get("type") != "record":
-        return None
-    try:
-        return _Compiler().compile(json.loads(json.dumps(schema)))
-    except (Unsupported, NotCompiled):
-        return None
+    writer: Writer | None = _Compiler().build(schema)
+    return writer

@@ -67,14 +67,15 @@ class Changelog:
         event = current_event()
         if event is None:
             raise UnsupportedTable(f"{table.name}: written while no event is current")
-        topic = self._topic(table)
-        store = self._stores[topic]
+        topic, store = self._target(table)
         store._set(key, value)
         self._out.produce(topic, key, value, event.message.partition, self._delivered)
 
-    def _topic(self, table: TableT[Any, Any]) -> str:
+    def _target(self, table: TableT[Any, Any]) -> tuple[str, Any]:
+        """The table's changelog topic and store; a table is checked when first written."""
         topic: str = table.changelog_topic.get_topic_name()
-        if topic not in self._stores:
+        store = self._stores.get(topic)
+        if store is None:
             serializers = (
                 (table.key_serializer, table.value_serializer)
                 if isinstance(table, Collection)
@@ -85,8 +86,8 @@ class Changelog:
                     f"{table.name}: only Faust tables of raw bytes are written here "
                     f"(key and value serializers: {serializers})"
                 )
-            self._stores[topic] = table.data
-        return topic
+            store = self._stores[topic] = table.data
+        return topic, store
 
     def _delivered(self, err: KafkaError | None, msg: Message) -> None:
         """librdkafka's report, on whichever thread polled: only remember the offset."""
